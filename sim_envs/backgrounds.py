@@ -1,0 +1,66 @@
+"""Procedural floor textures that are *not* rotationally symmetric.
+
+A viewpoint question needs the scene to look different after the camera turns: a plain floor or a
+checkerboard looks the same after a 90 degree turn, so the only cue would be the objects. Every
+texture here changes with world azimuth, so each direction around the scene has its own look.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+BACKGROUNDS = ("hue_wheel", "stripes", "blobs")
+
+
+def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    hsv = np.stack([h * 179.0, s * 255.0, v * 255.0], axis=-1).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def hue_wheel(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Hue turns once around the centre (so azimuth is readable anywhere), with off-centre rings."""
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
+    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
+    cx, cy = rng.uniform(-0.4, 0.4, size=2)
+    rings = 0.5 + 0.5 * np.sign(np.sin(np.hypot(xx - cx, yy - cy) * rng.uniform(12, 24)))
+    return _hsv_to_rgb(az, np.full_like(az, rng.uniform(0.45, 0.8)), 0.55 + 0.35 * rings)
+
+
+def stripes(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Brightness ramp along one random direction, stripes of random width along another."""
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
+    a, b = rng.uniform(0, 2 * np.pi, size=2)
+    ramp = 0.5 + 0.5 * (np.cos(a) * xx + np.sin(a) * yy) / np.sqrt(2)
+    t = np.cos(b) * xx + np.sin(b) * yy
+    widths = rng.uniform(0.03, 0.2, size=40)
+    edges = np.cumsum(widths) - 2.0
+    band = np.searchsorted(edges, t) % 4
+    hues = rng.uniform(0, 1, size=4)
+    return _hsv_to_rgb(hues[band], np.full_like(t, 0.6), 0.35 + 0.6 * ramp)
+
+
+def blobs(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Random coloured ellipses of many sizes on a tinted base: irregular in every direction."""
+    base = (np.array(_hsv_to_rgb(np.array([[rng.uniform()]]), np.array([[0.3]]), np.array([[0.7]])))[0, 0])
+    img = np.empty((size, size, 3), np.uint8)
+    img[:] = base
+    for _ in range(int(rng.integers(25, 45))):
+        color = _hsv_to_rgb(np.array([[rng.uniform()]]), np.array([[rng.uniform(0.5, 1)]]),
+                            np.array([[rng.uniform(0.3, 1)]]))[0, 0]
+        center = tuple(int(v) for v in rng.integers(0, size, size=2))
+        axes = tuple(int(v) for v in rng.integers(size // 40 + 1, size // 6, size=2))
+        cv2.ellipse(img, center, axes, float(rng.uniform(0, 180)), 0, 360, tuple(int(c) for c in color), -1)
+    return img
+
+
+GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs}
+
+
+def make_background(style: str, rng: np.random.Generator, size: int = 256) -> np.ndarray:
+    """An RGB uint8 texture of the named style ("random" picks one with ``rng``)."""
+    if style == "random":
+        style = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    if style not in GENERATORS:
+        raise ValueError(f"unknown background {style!r}; choose one of: random, {', '.join(BACKGROUNDS)}")
+    return GENERATORS[style](rng, size)
