@@ -111,8 +111,8 @@ def spawn(sim: Simulation, spec: ObjectSpec, rng: np.random.Generator, xy, z_flo
             extent = float(max(hi[0] - lo[0], hi[1] - lo[1]))
             c.removeBody(body)
             body = c.loadURDF(spec.urdf, [xy[0], xy[1], 1.0], orn, globalScaling=size / max(extent, 1e-3))
-        for link in range(-1, c.getNumJoints(body)):
-            c.changeVisualShape(body, link, rgbaColor=rgba)
+        for link in range(-1, c.getNumJoints(body)):  # drop the mesh's own texture so the named colour shows
+            c.changeVisualShape(body, link, rgbaColor=rgba, textureUniqueId=-1)
     # Sit it on the floor: move down until its lowest point touches z_floor (+1 mm).
     lo, _ = sim.aabb(body)
     pos, orn = sim.body_pose(body)

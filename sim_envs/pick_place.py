@@ -30,9 +30,9 @@ REWARD_TYPES = ("sparse", "dense")
 def default_tabletop_cameras(size: int = 224) -> list[CameraConfig]:
     center = (-0.05, 0.0, 0.0)
     return [
-        CameraConfig("front", "fixed", size, size, position=(0.7, 0.0, 0.55), target=center),
-        CameraConfig("left", "orbit", size, size, target=center, azimuth=110, elevation=40, distance=0.95),
-        CameraConfig("right", "orbit", size, size, target=center, azimuth=-110, elevation=40, distance=0.95),
+        CameraConfig("front", "fixed", size, size, position=(0.55, 0.0, 0.5), target=center),
+        CameraConfig("left", "orbit", size, size, target=center, azimuth=110, elevation=45, distance=0.75),
+        CameraConfig("right", "orbit", size, size, target=center, azimuth=-110, elevation=45, distance=0.75),
         CameraConfig("wrist", "wrist", size, size, fov=70.0),
     ]
 
