@@ -27,8 +27,7 @@ class Panda:
                  workspace_low=(-0.45, -0.45, 0.005), workspace_high=(0.35, 0.45, 0.5)):
         self.sim = sim
         c = sim.client
-        self.body = c.loadURDF("franka_panda/panda.urdf", list(base_position), useFixedBase=True,
-                               flags=p.URDF_USE_SELF_COLLISION)
+        self.body = c.loadURDF("franka_panda/panda.urdf", list(base_position), useFixedBase=True)
         self.links = {c.getJointInfo(self.body, j)[12].decode(): j for j in range(c.getNumJoints(self.body))}
         self.arm_joints = [j for j in range(c.getNumJoints(self.body))
                            if c.getJointInfo(self.body, j)[2] == p.JOINT_REVOLUTE]

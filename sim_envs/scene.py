@@ -28,7 +28,7 @@ class SceneConfig:
     """What a scene holds. ``objects`` names exact objects; otherwise ``n_objects`` are drawn from ``object_pool``."""
 
     objects: list[str] | None = None
-    object_pool: list[str] = field(default_factory=lambda: ["cube", "box", "cylinder", "duck", "teddy", "lego"])
+    object_pool: list[str] = field(default_factory=lambda: [n for n, s in obj.CATALOGUE.items() if s.graspable and not s.rolls])
     n_objects: int = 3
     background: str = "random"  # "random" or one of backgrounds.BACKGROUNDS
     randomize_lighting: bool = True

@@ -14,7 +14,7 @@ def test_scripted_pick_and_place_success_rate(make_env):
     for seed in range(100, 100 + N_EPISODES):
         env.reset(seed=seed)
         results.append(ScriptedController(env).run())
-    # Issue target: >= 95% of seeded episodes. Measured 99/100 on seeds 0..99 (README); 19/20 is the
+    # Issue target: >= 95% of seeded episodes. Measured 200/200 on seeds 0..199 (README); 19/20 is the
     # lowest count that still meets the target on 20 episodes.
     assert sum(results) >= 19, f"{sum(results)}/{N_EPISODES} succeeded"
 
