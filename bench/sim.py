@@ -86,7 +86,7 @@ def main() -> None:
     theirs = pandagym(args.steps, args.frames)
     mine = ours(args.steps, args.frames)
 
-    console = Console()
+    console = Console(width=110)
     t = Table(title="Simulation speed (same machine, same run)", width=100)
     for col in ("measure", "actial", "panda-gym", "ratio actial / panda-gym"):
         t.add_column(col, justify="right" if col != "measure" else "left")
