@@ -97,3 +97,15 @@ def test_yaml_config(tmp_path):
         PickPlaceEnv(config=str(bad))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         PickPlaceEnv(config=str(tmp_path / "missing.yaml"))
+
+
+def test_shipped_yaml_configs_match_the_defaults():
+    from pathlib import Path
+
+    import sim_envs
+    from sim_envs import PickPlaceConfig, ViewpointOrbitConfig
+    from sim_envs.config import coerce
+
+    folder = Path(sim_envs.__file__).parent / "configs"
+    assert coerce(PickPlaceConfig, folder / "pick_place.yaml") == PickPlaceConfig()
+    assert coerce(ViewpointOrbitConfig, folder / "viewpoint_orbit.yaml") == ViewpointOrbitConfig()
