@@ -162,9 +162,13 @@ class CameraRig:
         return T_wl @ T_lc
 
     def render(self, name: str) -> CameraView:
+        return self.render_at(name, self.pose(name))
+
+    def render_at(self, name: str, T_wc: np.ndarray) -> CameraView:
+        """Render camera ``name`` (its resolution, field of view, clipping) from an explicit pose."""
         cfg = self.config(name)
         intr = cfg.intrinsics
-        T_wc = self.pose(name)
+        T_wc = np.asarray(T_wc, dtype=float)
         L = self.lighting
         w, h, rgba, depth, seg = self.sim.client.getCameraImage(
             intr.width, intr.height,

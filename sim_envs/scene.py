@@ -68,6 +68,7 @@ class Scene:
     objects: list[obj.SpawnedObject]
     lighting: Lighting
     background: np.ndarray  # the floor texture, for reference
+    background_style: str
     robot: Panda | None = None
     goal_body: int | None = None
 
@@ -90,15 +91,17 @@ def choose_objects(cfg: SceneConfig, rng: np.random.Generator) -> tuple[list[str
     return [str(n) for n in names], [str(c) for c in colors]
 
 
-def add_floor(sim: Simulation, rng: np.random.Generator, style: str, z: float, half_size: float = 1.5) -> np.ndarray:
+def add_floor(sim: Simulation, rng: np.random.Generator, style: str, z: float, half_size: float = 1.5) -> tuple[np.ndarray, str]:
+    if style == "random":
+        style = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     texture = make_background(style, rng, size=512)
     sim.create_textured_quad(half_size, z, sim.load_texture(texture))
-    return texture
+    return texture, style
 
 
 def build_tabletop(sim: Simulation, cfg: SceneConfig, rng: np.random.Generator, goal_radius: float) -> tuple[Scene, np.ndarray]:
     """Floor, table, Panda, objects and a goal zone; returns the scene and the goal position."""
-    background = add_floor(sim, rng, cfg.background, z=TABLE_TOP_Z - 2 * TABLE_HALF_EXTENTS[2])
+    background, style = add_floor(sim, rng, cfg.background, z=TABLE_TOP_Z - 2 * TABLE_HALF_EXTENTS[2])
     wood = np.array([0.62, 0.45, 0.3]) * rng.uniform(0.8, 1.15)
     table = sim.create_box(TABLE_HALF_EXTENTS, TABLE_CENTER, rgba=[*np.clip(wood, 0, 1), 1.0])
     sim.client.changeDynamics(table, -1, lateralFriction=1.0)
@@ -112,16 +115,16 @@ def build_tabletop(sim: Simulation, cfg: SceneConfig, rng: np.random.Generator, 
     goal_body = sim.client.createMultiBody(0.0, -1, vis, [goal[0], goal[1], TABLE_TOP_Z + 0.001])
     sim.step(cfg.settle_steps)
     lighting = Lighting.random(rng) if cfg.randomize_lighting else Lighting()
-    return Scene(objects, lighting, background, robot, goal_body), goal
+    return Scene(objects, lighting, background, style, robot, goal_body), goal
 
 
 def build_object_centric(sim: Simulation, cfg: SceneConfig, rng: np.random.Generator) -> Scene:
     """Objects near the origin on a textured floor at z = 0 (no table, no robot)."""
-    background = add_floor(sim, rng, cfg.background, z=0.0)
+    background, style = add_floor(sim, rng, cfg.background, z=0.0)
     sim.create_box((2.0, 2.0, 0.01), (0.0, 0.0, -0.0105), rgba=[0, 0, 0, 0])  # invisible ground to stand on
     names, colors = choose_objects(cfg, rng)
     xy = sample_positions(rng, len(names), cfg.workspace_low, cfg.workspace_high, cfg.min_separation)
     objects = [obj.spawn(sim, obj.resolve(n), rng, q, 0.0, c) for n, c, q in zip(names, colors, xy)]
     sim.step(cfg.settle_steps)
     lighting = Lighting.random(rng) if cfg.randomize_lighting else Lighting()
-    return Scene(objects, lighting, background)
+    return Scene(objects, lighting, background, style)
