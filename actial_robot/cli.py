@@ -15,6 +15,11 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False)
 sim_app = typer.Typer(help="The simulated world: environments, cameras, episodes.", no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
+data_app = typer.Typer(help="The viewpoint data engine: generate, inspect, export and import datasets.\n\n"
+                            "A dataset is a directory of parquet shards plus manifest.json; "
+                            "datasets.load_dataset('parquet', data_files='DIR/shard-*.parquet') reads it.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
 console = Console()
 
 
@@ -58,6 +63,135 @@ def sim_check():
             console.print(f"[green]ok[/green] {env_id}")
         finally:
             env.close()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@data_app.command("generate")
+def data_generate(
+    out: Path = typer.Option(..., help="Dataset directory to write (or resume)."),
+    n_pairs: int = typer.Option(None, "--n-pairs", "-n", help="Rows (questions about image pairs) to write [default: 1000]."),
+    seed: int = typer.Option(None, help="Job seed: same seed and config, same dataset, whatever the workers [default: 0]."),
+    size: int = typer.Option(None, help="Image size in pixels (square) [default: 224]. The tiny model trains on 112."),
+    source: str = typer.Option(None, help="viewpoint_orbit (object-centric orbits) or pick_place (tabletop rig) "
+                                          "[default: viewpoint_orbit]."),
+    config: Path = typer.Option(None, help="YAML with GeneratorConfig fields (families, splits, shares, ...); "
+                                           "command-line options override it."),
+    workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core)."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Shard the job over a Ray cluster: 'auto', "
+                                                                "'ray://host:10001', or 'local' to start one here."),
+    overwrite: bool = typer.Option(False, help="Replace a different job found in --out."),
+):
+    """Render posed views, pair them, write questions. Killed jobs resume: run the same command again."""
+    import yaml
+
+    from training.dataset import DatasetError
+    from training.engine import GeneratorConfig, default_workers, generate
+
+    try:
+        if config is not None and not config.is_file():
+            _fail(f"config file {config} does not exist")
+        base = (yaml.safe_load(config.read_text()) if config else None) or {}
+        given = {"n_pairs": n_pairs, "seed": seed, "image_size": size, "source": source}
+        cfg = GeneratorConfig.from_dict({**base, **{k: v for k, v in given.items() if v is not None}})
+        res = generate(cfg, out, workers=workers or default_workers(), ray_address=ray_address, overwrite=overwrite)
+    except (ValueError, DatasetError, FileNotFoundError) as e:
+        _fail(str(e))
+    console.print(f"[green]done[/green] {res.rows} rows in {res.seconds:.1f} s ({res.rows / max(res.seconds, 1e-9):.0f}/s; "
+                  f"{res.shards_written} shards written, {res.shards_skipped} already there) -> {res.out}")
+    _print_counts(res.manifest)
+
+
+def _print_counts(manifest: dict) -> None:
+    counts = manifest["counts"]
+    t = Table(title=f"{manifest['rows']} rows")
+    t.add_column("family")
+    t.add_column("rows", justify="right")
+    t.add_column("answer letters")
+    for fam, n in sorted(counts["family"].items()):
+        letters = counts["answer"].get(fam, {})
+        t.add_row(fam, str(n), " ".join(f"{k}:{v}" for k, v in letters.items()) or "(numeric)")
+    console.print(t)
+    console.print("splits: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items())))
+    console.print("sources: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["source"].items())))
+
+
+@data_app.command("stats")
+def data_stats(dataset: Path = typer.Argument(..., help="Dataset directory.")):
+    """Counts per question family, answer letter, split and source."""
+    from training.dataset import DatasetError, load_manifest
+
+    try:
+        _print_counts(load_manifest(dataset))
+    except DatasetError as e:
+        _fail(str(e))
+
+
+@data_app.command("preview")
+def data_preview(dataset: Path = typer.Argument(..., help="Dataset directory."),
+                 out: Path = typer.Option(None, help="PNG to write (default: DATASET/preview.png)."),
+                 n: int = typer.Option(12, help="Samples on the sheet (spread over families)."),
+                 family: list[str] = typer.Option(None, help="Only these families (repeatable).")):
+    """Write a contact sheet: each sample's images, question, options and answer."""
+    from training.dataset import DatasetError
+    from training.preview import contact_sheet
+
+    try:
+        path = contact_sheet(dataset, out or dataset / "preview.png", n=n, families=family or None)
+    except (DatasetError, ValueError) as e:
+        _fail(str(e))
+    console.print(f"wrote {path}")
+
+
+@data_app.command("export")
+def data_export(dataset: Path = typer.Argument(..., help="Dataset directory."),
+                to: str = typer.Option(..., "--to", help="sharegpt (LLaMA-Factory JSON + image files) | trl-sft | trl-grpo "
+                                                          "(datasets.save_to_disk, conversational format)."),
+                out: Path = typer.Option(..., help="Output directory."),
+                split: str = typer.Option(None, help="Only this split.")):
+    """Export to LLaMA-Factory's ShareGPT format or to the conversational format TRL's trainers take."""
+    from training import interchange
+    from training.dataset import DatasetError
+
+    try:
+        if to == "sharegpt":
+            path = interchange.export_sharegpt(dataset, out, split=split)
+        elif to in ("trl-sft", "trl-grpo"):
+            path = interchange.export_trl(dataset, out, kind=to.removeprefix("trl-"))
+        else:
+            _fail(f"unknown export format {to!r}; use sharegpt, trl-sft or trl-grpo")
+    except DatasetError as e:
+        _fail(str(e))
+    console.print(f"wrote {path}")
+
+
+@data_app.command("import")
+def data_import(kind: str = typer.Argument(..., help="sat | colmap | sharegpt"),
+                src: Path = typer.Argument(..., help="SAT parquet file/dir, COLMAP text model dir, or ShareGPT JSON."),
+                out: Path = typer.Option(..., help="Dataset directory to write."),
+                images: Path = typer.Option(None, help="COLMAP: the directory holding the images."),
+                up: str = typer.Option("auto", help="COLMAP: world up axis: auto (from the cameras), z, or 'x,y,z'.")):
+    """Bring SAT-style parquet, COLMAP text models (cameras.txt + images.txt) or ShareGPT JSON into our format."""
+    from training import interchange
+    from training.dataset import DatasetError
+
+    try:
+        if kind == "sat":
+            path = interchange.import_sat(src, out)
+        elif kind == "colmap":
+            if images is None:
+                _fail("colmap import needs --images DIR (where images.txt's NAMEs live)")
+            path = interchange.import_colmap(src, images, out, up=up)
+        elif kind == "sharegpt":
+            path = interchange.import_sharegpt(src, out)
+        else:
+            _fail(f"unknown import kind {kind!r}; use sat, colmap or sharegpt")
+    except DatasetError as e:
+        _fail(str(e))
+    console.print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -86,14 +86,15 @@ class SpawnedObject:
 
     @property
     def label(self) -> str:
-        return f"{self.color} {self.name}"
+        # random URDFs have no common name; colours are unique within a scene, so "red shape" is unambiguous
+        return f"{self.color} {'shape' if self.name.startswith('random_') else self.name}"
 
 
 def spawn(sim: Simulation, spec: ObjectSpec, rng: np.random.Generator, xy, z_floor: float,
-          color: str) -> SpawnedObject:
+          color: str, size_scale: float = 1.0) -> SpawnedObject:
     """Create ``spec`` standing on the plane z = z_floor at ``xy``, random size and yaw, coloured."""
     c = sim.client
-    size = float(rng.uniform(*spec.size_range))
+    size = float(rng.uniform(*spec.size_range)) * size_scale
     yaw = float(rng.uniform(-np.pi, np.pi))
     orn = p.getQuaternionFromEuler([0.0, 0.0, yaw])
     rgba = [*PALETTE[color], 1.0]

@@ -36,6 +36,7 @@ class SceneConfig:
     workspace_high: tuple[float, float] = (0.15, 0.22)
     min_separation: float = 0.1  # between object centres (and the goal)
     settle_steps: int = 150  # physics steps (0.6 s) to let objects come to rest after spawning
+    size_scale: float = 1.0  # multiplies every object's size range (object-centric views want bigger objects)
 
     def __post_init__(self):
         if self.objects is not None:
@@ -109,7 +110,7 @@ def build_tabletop(sim: Simulation, cfg: SceneConfig, rng: np.random.Generator, 
     names, colors = choose_objects(cfg, rng)
     xy = sample_positions(rng, len(names) + 1, cfg.workspace_low, cfg.workspace_high, cfg.min_separation)
     goal = np.array([xy[-1][0], xy[-1][1], TABLE_TOP_Z])
-    objects = [obj.spawn(sim, obj.resolve(n), rng, q, TABLE_TOP_Z, c) for n, c, q in zip(names, colors, xy[:-1])]
+    objects = [obj.spawn(sim, obj.resolve(n), rng, q, TABLE_TOP_Z, c, cfg.size_scale) for n, c, q in zip(names, colors, xy[:-1])]
     # The goal zone is drawn, never collided with.
     vis = sim.client.createVisualShape(p.GEOM_CYLINDER, radius=goal_radius, length=0.002, rgbaColor=[0.2, 0.9, 0.3, 0.6])
     goal_body = sim.client.createMultiBody(0.0, -1, vis, [goal[0], goal[1], TABLE_TOP_Z + 0.001])
@@ -124,7 +125,7 @@ def build_object_centric(sim: Simulation, cfg: SceneConfig, rng: np.random.Gener
     sim.create_box((2.0, 2.0, 0.01), (0.0, 0.0, -0.0105), rgba=[0, 0, 0, 0])  # invisible ground to stand on
     names, colors = choose_objects(cfg, rng)
     xy = sample_positions(rng, len(names), cfg.workspace_low, cfg.workspace_high, cfg.min_separation)
-    objects = [obj.spawn(sim, obj.resolve(n), rng, q, 0.0, c) for n, c, q in zip(names, colors, xy)]
+    objects = [obj.spawn(sim, obj.resolve(n), rng, q, 0.0, c, cfg.size_scale) for n, c, q in zip(names, colors, xy)]
     sim.step(cfg.settle_steps)
     lighting = Lighting.random(rng) if cfg.randomize_lighting else Lighting()
     return Scene(objects, lighting, background, style)

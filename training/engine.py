@@ -124,7 +124,7 @@ class SceneSource:
         s = cfg.image_size
         if cfg.source == "viewpoint_orbit":
             self.env = gym.make("actial/ViewpointOrbit-v0", max_episode_steps=None, disable_env_checker=True,
-                                camera=CameraConfig("orbit", "orbit", s, s, fov=50.0, target=(0.0, 0.0, 0.03)))
+                                camera=CameraConfig("orbit", "orbit", s, s, fov=50.0, target=(0.0, 0.0, 0.05)))
             pool = [n for n, spec in CATALOGUE.items() if not spec.rolls] + [f"random_{i:03d}" for i in range(1000)]
         else:
             self.env = gym.make("actial/PickPlace-v0", max_episode_steps=None, disable_env_checker=True,
@@ -153,11 +153,13 @@ class SceneSource:
         objects = [str(o) for o in rng.choice(pool, n_obj, replace=False)]
         background = str(bgs[int(rng.integers(len(bgs)))])
         scene_cfg = dataclasses.replace(base.config.scene, objects=objects, background=background, n_objects=n_obj)
+        # Object-centric views: objects twice the tabletop size, so they fill a good part of the frame.
         if cfg.source == "viewpoint_orbit" and n_obj > 1:
-            scene_cfg = dataclasses.replace(scene_cfg, workspace_low=(-0.13, -0.13), workspace_high=(0.13, 0.13),
-                                            min_separation=0.1)
+            scene_cfg = dataclasses.replace(scene_cfg, workspace_low=(-0.16, -0.16), workspace_high=(0.16, 0.16),
+                                            min_separation=0.16, size_scale=2.0)
         elif cfg.source == "viewpoint_orbit":
-            scene_cfg = dataclasses.replace(scene_cfg, workspace_low=(-0.05, -0.05), workspace_high=(0.05, 0.05))
+            scene_cfg = dataclasses.replace(scene_cfg, workspace_low=(-0.03, -0.03), workspace_high=(0.03, 0.03),
+                                            size_scale=2.0)
         base.config = dataclasses.replace(base.config, scene=scene_cfg)
         self.env.reset(seed=int(scene_seed))
         info = SceneInfo(scene_id, split, cfg.source, background, tuple(o.label for o in base.objects))
@@ -177,8 +179,8 @@ class SceneSource:
         poses = []
         for _ in range(cfg.views_per_scene):
             if cfg.source == "viewpoint_orbit":
-                az, el = rng.uniform(-180, 180), rng.uniform(10, 50)
-                dist = rng.uniform(0.6, 0.9) if multi else rng.uniform(0.45, 0.75)
+                az, el = rng.uniform(-180, 180), rng.uniform(15, 50)
+                dist = rng.uniform(0.75, 1.0) if multi else rng.uniform(0.4, 0.6)
             else:  # around the table, from the side opposite the robot and the two flanks
                 az, el, dist = rng.uniform(-150, 150), rng.uniform(30, 60), rng.uniform(0.6, 0.9)
             poses.append(geo.orbit_pose(target, az, el, dist))
