@@ -161,3 +161,16 @@ def test_shards_are_written_whole(small):
     for s in D.shard_paths(small):
         assert pq.read_metadata(s).num_rows == 20
         assert D.shard_metadata(s)["digest"] == GeneratorConfig(**SMALL).digest()
+
+
+def test_teacher_down_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = GeneratorConfig(**{**SMALL, "n_pairs": 5, "reasoning_share": 1.0,
+                             "teacher": {"base_url": f"http://127.0.0.1:{port}/v1", "model": "t", "timeout": 2}})
+    with pytest.raises(RuntimeError, match="teacher model .* failed .* re-run to resume"):
+        generate(cfg, tmp_path / "t", show_progress=False)
+    assert not (tmp_path / "t" / D.MANIFEST).exists()

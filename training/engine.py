@@ -51,8 +51,8 @@ class GeneratorConfig:
     image_size: int = 224
     image_format: str = "jpeg"
     jpeg_quality: int = 90
-    views_per_scene: int = 10
-    pairs_per_scene: int = 24
+    views_per_scene: int = 12  # rendered once each, then reused in several pairs
+    pairs_per_scene: int = 36
     angle_range: tuple[float, float] = (20.0, 100.0)  # horizontal angle between paired views (the paper's)
     pan_share: float = 0.1  # share of a scene's pairs that turn in place
     slide_share: float = 0.1  # share that slide sideways without turning
@@ -65,6 +65,7 @@ class GeneratorConfig:
     heldout_backgrounds: list = field(default_factory=lambda: ["blobs"])
     rows_per_shard: int = 500
     reuse_views: bool = True  # False: render two fresh views per pair (the naive way, for benchmarks)
+    teacher: dict | None = None  # {"base_url": ..., "model": ...}: an OpenAI-compatible model rewrites reasoning
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -257,7 +258,22 @@ def build_shard(cfg: GeneratorConfig, index: int, source: SceneSource | None = N
     finally:
         if own:
             source.close()
+    if cfg.teacher:
+        rows = _teach(cfg.teacher, rows)
     return rows
+
+
+def _teach(teacher_cfg: dict, rows: list[dict]) -> list[dict]:
+    from openai import APIConnectionError, APIStatusError
+
+    from .teacher import Teacher
+
+    teacher = Teacher(**teacher_cfg)
+    try:
+        return [teacher.rewrite(r) for r in rows]
+    except (APIConnectionError, APIStatusError) as e:
+        raise RuntimeError(f"the teacher model at {teacher_cfg.get('base_url')} failed ({e}); start it or drop "
+                           f"`teacher` from the config. Finished shards are kept: re-run to resume.") from e
 
 
 # -- the job ----------------------------------------------------------------------------------
