@@ -26,8 +26,10 @@ console = Console()
 @app.command()
 def demo(out: Path = typer.Option(Path("outputs/demo"), help="Folder for the pictures and the episode record."),
          seed: int = typer.Option(0, help="Scene seed: same seed, same scene, same pictures."),
-         size: int = typer.Option(160, help="Camera resolution in pixels (square).")):
-    """Run a scripted pick-and-place episode and write a multi-view picture and animation of it."""
+         size: int = typer.Option(160, help="Camera resolution in pixels (square)."),
+         data_pairs: int = typer.Option(300, help="Viewpoint questions to generate after the episode (0 = skip).")):
+    """Run a scripted pick-and-place episode (multi-view picture + animation), then generate a small
+    viewpoint dataset and its contact sheet."""
     from actial_robot.demo import run_scripted_episode
 
     with Progress(TextColumn("[bold]scripted episode"), BarColumn(), TextColumn("{task.completed} steps"),
@@ -43,6 +45,14 @@ def demo(out: Path = typer.Option(Path("outputs/demo"), help="Folder for the pic
     table.add_row("multi-view picture", str(rec.picture))
     table.add_row("animation", str(rec.animation))
     table.add_row("camera poses", str(rec.views))
+    if data_pairs > 0:
+        from training.engine import GeneratorConfig, default_workers, generate
+        from training.preview import contact_sheet
+
+        res = generate(GeneratorConfig(n_pairs=data_pairs, image_size=112, seed=seed, rows_per_shard=100),
+                       out / "viewpoint_data", workers=default_workers())
+        table.add_row("viewpoint dataset", f"{res.rows} questions in {res.out}")
+        table.add_row("dataset preview", str(contact_sheet(res.out, out / "viewpoint_data_preview.png", n=9)))
     console.print(table)
     if not rec.success:
         raise typer.Exit(1)

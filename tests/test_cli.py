@@ -16,7 +16,7 @@ def test_help_teaches():
 
 
 def test_demo_writes_a_multiview_picture(tmp_path: Path):
-    res = subprocess.run([*ACTIAL, "demo", "--out", str(tmp_path), "--seed", "1", "--size", "96"],
+    res = subprocess.run([*ACTIAL, "demo", "--out", str(tmp_path), "--seed", "1", "--size", "96", "--data-pairs", "40"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     pic = Image.open(tmp_path / "episode_multiview.png")
@@ -24,6 +24,7 @@ def test_demo_writes_a_multiview_picture(tmp_path: Path):
     assert pic.size[0] > 5 * 96 and pic.size[1] > 4 * 96
     gif = Image.open(tmp_path / "episode_multiview.gif")
     assert gif.n_frames > 10
+    assert (tmp_path / "viewpoint_data_preview.png").is_file() and (tmp_path / "viewpoint_data" / "manifest.json").is_file()
     meta = json.loads((tmp_path / "episode_cameras.json").read_text())
     assert meta["success"] is True
     assert set(meta["cameras"]) == {"front", "left", "right", "wrist"}
