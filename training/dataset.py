@@ -68,9 +68,10 @@ def empty_row() -> dict:
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:
-    missing = [c for c in COLUMNS if rows and c not in rows[0]]
-    if missing:
-        raise DatasetError(f"rows lack columns {missing}")
+    for i, row in enumerate(rows):
+        missing = [c for c in COLUMNS if c not in row]
+        if missing:
+            raise DatasetError(f"row {i} lacks columns {missing}")
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
@@ -90,6 +91,11 @@ def write_shard_atomic(table: pa.Table, path: Path, metadata: dict | None = None
         os.fsync(f.fileno())
         digest = hashlib.sha256(f.read()).hexdigest()
     os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
     return digest
 
 
@@ -161,7 +167,11 @@ def iter_rows(directory: str | Path, columns: list[str] | None = None, batch_siz
     """Stream rows shard by shard, batch by batch: memory stays flat however big the dataset."""
     manifest = load_manifest(directory)
     for entry in manifest["shards"]:
-        pf = pq.ParquetFile(Path(directory) / entry["file"])
+        path = Path(directory) / entry["file"]
+        if not path.is_file():
+            raise DatasetError(f"{path} is listed in the manifest but missing")
+        shard_metadata(path)
+        pf = pq.ParquetFile(path)
         for batch in pf.iter_batches(batch_size=batch_size, columns=columns):
             yield from batch.to_pylist()
 

@@ -85,9 +85,9 @@ def _where(u: float, width: int) -> str:
 
 def _viewpoint_reasoning(family: str, m: L.RelativeMotion, v1: View, v2: View, answer_text: str, letter: str) -> str:
     """A chain of thought that follows the paper's steps, written from the ground truth."""
-    subject = ", ".join(v1.scene.objects) or "the scene"
-    steps = [f"Step 1 - the images: both photos show {subject} on a {v1.scene.background.replace('_', ' ')} floor, "
-             f"from two viewpoints."]
+    subject = ", ".join(v1.scene.objects) or "the same scene"
+    floor = f" on a {v1.scene.background.replace('_', ' ')} floor" if v1.scene.background else ""
+    steps = [f"Step 1 - the images: both photos show {subject}{floor}, from two viewpoints."]
     seen = [lab for lab in v1.objects if lab in v2.objects]
     if seen:
         lab = seen[0]
