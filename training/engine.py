@@ -370,7 +370,7 @@ def generate(cfg: GeneratorConfig, out: str | Path, workers: int = 1, ray_addres
             progress(index, table.num_rows)
 
     if not todo:
-        pass
+        pass  # everything was already there: only the manifest is (re)written
     elif ray_address:
         _run_ray(cfg, todo, ray_address, workers, finish)
     elif workers <= 1:
@@ -387,11 +387,9 @@ def generate(cfg: GeneratorConfig, out: str | Path, workers: int = 1, ray_addres
                 finish(i, _table_from_bytes(data))
     bar.close()
     shards = []
-    import hashlib as _h
-
     for i, n in enumerate(cfg.shard_rows()):
         p = out / shard_name(i)
-        shards.append({"file": p.name, "rows": n, "sha256": _h.sha256(p.read_bytes()).hexdigest()})
+        shards.append({"file": p.name, "rows": n, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
     from . import __version__
 
     manifest = write_manifest(out, {"name": "actial-viewpoint", "package_version": __version__,
