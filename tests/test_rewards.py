@@ -69,4 +69,5 @@ def test_trl_reward_functions_take_conversational_completions():
                    [{"role": "assistant", "content": [{"type": "text", "text": GOOD}]}]]
     assert format_reward(completions) == [1.0, 0.0, 1.0]
     assert accuracy_reward(completions, answer=["B", "B", "C"]) == [1.0, 0.0, 0.0]
-    assert accuracy_reward(["<answer>20</answer>"], answer=["25"], tolerance=[10.0]) == [1.0]
+    assert accuracy_reward(["<answer>20</answer>"], answer=["25"], family=["numeric_yaw"]) == [1.0]
+    assert accuracy_reward(["<answer>20</answer>"], answer=["25"], family=["ego_rotation"]) == [0.0]

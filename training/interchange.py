@@ -843,7 +843,7 @@ def _trl_features(kind: str):
         "images": datasets.Sequence(datasets.Image()),
         "id": datasets.Value("string"), "family": datasets.Value("string"), "split": datasets.Value("string"),
         "answer": datasets.Value("string"), "answer_text": datasets.Value("string"),
-        "options": datasets.Sequence(datasets.Value("string")),
+        "options": datasets.Sequence(datasets.Value("string")), "prompt_style": datasets.Value("string"),
     })
 
 
@@ -853,12 +853,14 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str) -
     columns = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "prompt_style",
                "response"]
     for row in _dataset_rows(Path(dataset_dir), split, columns):
-        text = prompt_text(row["question"], row["options"], len(row["images"]), row["prompt_style"] == "reasoning")
+        # GRPO rewards the reasoning format, so its prompts always ask for it.
+        style = "reasoning" if kind == "grpo" else row["prompt_style"]
+        text = prompt_text(row["question"], row["options"], len(row["images"]), style == "reasoning")
         user = {"role": "user", "content": [{"type": "image", "text": None}] * len(row["images"])
                 + [{"type": "text", "text": text}]}
         out = {"images": [{"bytes": b, "path": None} for b in row["images"]],
                "id": row["id"], "family": row["family"], "split": row["split"], "answer": row["answer"],
-               "answer_text": row["answer_text"], "options": row["options"]}
+               "answer_text": row["answer_text"], "options": row["options"], "prompt_style": style}
         if kind == "sft":
             out["messages"] = [user, {"role": "assistant", "content": [{"type": "text", "text": row["response"]}]}]
         else:

@@ -81,6 +81,9 @@ def format_reward(completions: list, **kwargs) -> list[float]:
     return [float(format_ok(c)) for c in completions]
 
 
-def accuracy_reward(completions: list, answer: list[str], tolerance: list | None = None, **kwargs) -> list[float]:
-    tol = tolerance if tolerance is not None else [None] * len(completions)
-    return [float(is_correct(parse_answer(c), a, t)) for c, a, t in zip(completions, answer, tol)]
+def accuracy_reward(completions: list, answer: list[str], family: list[str] | None = None, **kwargs) -> list[float]:
+    from .questions import NUMERIC_TOLERANCE_DEG
+
+    fams = family if family is not None else [""] * len(completions)
+    return [float(is_correct(parse_answer(c), a, NUMERIC_TOLERANCE_DEG if f == "numeric_yaw" else None))
+            for c, a, f in zip(completions, answer, fams)]

@@ -1,0 +1,99 @@
+"""Real SFT and GRPO steps with the tiny model, checkpoints that reload, training that resumes."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from training.checkpoint import MANIFEST, add_evaluation, read_manifest
+from training.dataset import manifest_hash
+from training.engine import GeneratorConfig, generate
+from training.grpo import GRPORunConfig, run_grpo
+from training.presets import build_tiny, dataset_texts, load_model
+from training.sft import SFTRunConfig, hybrid_indices, run_sft
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared 2-core machines: don't spin
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    data = root / "data"
+    generate(GeneratorConfig(n_pairs=60, rows_per_shard=60, image_size=112, views_per_scene=6, reasoning_share=0.2),
+             data, show_progress=False)
+    tiny = build_tiny(root / "tiny", dataset_texts(data))
+    return root, data, tiny
+
+
+def _weights(path):
+    model, _ = load_model(path)
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_sft_step_trains_saves_and_resumes(setup):
+    root, data, tiny = setup
+    out = root / "sft"
+    cfg = SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(out), max_steps=2, batch_size=4,
+                       learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=1, threads=1)
+    ckpt = run_sft(cfg)
+    before, after = _weights(tiny), _weights(ckpt)
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert any("visual" in k for k in changed) and any("language_model" in k for k in changed)
+    m = read_manifest(ckpt)
+    assert m["stage"] == "sft" and m["data_manifest_hash"] == manifest_hash(data)
+    assert m["train_config"]["learning_rate"] == 1e-3 and any("loss" in h for h in m["log_history"])
+    assert not m["resumed"]
+    # started again with more steps, it continues from its last Trainer checkpoint
+    again = run_sft(SFTRunConfig(**{**cfg.__dict__, "max_steps": 3}))
+    assert read_manifest(again)["resumed"] is True
+    assert read_manifest(again)["log_history"][-1]["step"] == 3
+
+
+def test_checkpoint_reloads_with_identical_logits(setup):
+    root, data, tiny = setup
+    ckpt = root / "sft"
+    if not (ckpt / MANIFEST).exists():
+        pytest.skip("needs the SFT test's checkpoint")
+    from training.views import decode_image
+    from training.dataset import read_table
+    from PIL import Image
+
+    row = read_table(data).slice(0, 1).to_pylist()[0]
+    images = [Image.fromarray(decode_image(b)) for b in row["images"]]
+    outs = []
+    for _ in range(2):
+        model, proc = load_model(ckpt)
+        msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "image"}, {"type": "text", "text": row["question"]}]}]
+        text = proc.apply_chat_template(msgs, add_generation_prompt=True)
+        batch = proc(text=[text], images=images, return_tensors="pt")
+        with torch.no_grad():
+            outs.append(model(**batch).logits)
+    assert torch.equal(outs[0], outs[1])
+    add_evaluation(ckpt, "smoke", {"accuracy": 0.5})
+    assert json.loads((ckpt / MANIFEST).read_text())["evaluation"]["smoke"]["accuracy"] == 0.5
+
+
+def test_grpo_step(setup):
+    root, data, tiny = setup
+    ckpt = run_grpo(GRPORunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "grpo"), max_steps=1,
+                                  num_generations=4, prompts_per_step=2, max_completion_length=16,
+                                  learning_rate=1e-5, logging_steps=1, threads=1))
+    m = read_manifest(ckpt)
+    log = m["log_history"][0]
+    assert m["stage"] == "grpo" and "reward" in log and "kl" in log
+    assert "rewards/format_reward/mean" in log and "rewards/accuracy_reward/mean" in log
+
+
+def test_hybrid_mix():
+    rng = np.random.default_rng(0)
+    styles = ["direct"] * 90 + ["reasoning"] * 30
+    fams = ["ego_rotation"] * 120
+    mix = hybrid_indices(styles, fams, 0.1, rng)
+    assert sum(styles[i] == "reasoning" for i in mix) == 10 and len(mix) == 100
+    assert sum(styles[i] == "reasoning" for i in hybrid_indices(styles, fams, 0.0, rng)) == 0
+    with pytest.raises(ValueError, match="no reasoning rows"):
+        hybrid_indices(["direct"] * 5, ["f"] * 5, 0.1, rng)
+    with pytest.raises(ValueError, match="reasoning_ratio"):
+        hybrid_indices(styles, fams, 1.0, rng)

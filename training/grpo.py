@@ -1,0 +1,102 @@
+"""GRPO on TRL's GRPOTrainer: stage 2 of the paper's recipe.
+
+Rewards: 0.5 x format (exactly one ``<think>`` then one ``<answer>`` block) + 0.5 x accuracy (exact
+letter; numeric answers within the tolerance), the paper's weighting, implemented in
+training/rewards.py. Prompts always ask for reasoning. The question mix is broader than SFT's:
+every family in the dataset (plus any SAT-style import passed as ``extra_datasets``). On GPUs
+``use_vllm`` generates rollouts in a colocated vLLM engine; on a CPU TRL's own generate is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checkpoint import save_checkpoint
+
+
+@dataclass
+class GRPORunConfig:
+    model: str = ""  # usually the SFT checkpoint
+    dataset: str = ""
+    extra_datasets: list[str] = field(default_factory=list)  # e.g. an imported SAT-style dataset
+    output_dir: str = "outputs/grpo"
+    preset: str = "tiny"
+    families: list[str] | None = None
+    max_train_samples: int | None = None
+    learning_rate: float = 1e-6
+    num_generations: int = 16  # rollouts per prompt (paper: 16)
+    prompts_per_step: int = 2  # prompts per optimisation step; batch = prompts_per_step * num_generations
+    beta: float = 0.01  # KL loss coefficient (paper: 0.01)
+    epsilon: float = 0.2  # clip range (paper: 0.2)
+    format_weight: float = 0.5
+    accuracy_weight: float = 0.5
+    temperature: float = 1.0
+    max_completion_length: int = 128
+    epochs: float = 1.0
+    max_steps: int = -1
+    warmup_steps: int = 0
+    logging_steps: int = 5
+    save_steps: int = 100
+    save_total_limit: int = 2
+    seed: int = 0
+    lora: bool | None = None
+    gradient_checkpointing: bool = False
+    use_vllm: bool = False  # GPUs: colocated vLLM rollouts
+    threads: int | None = None
+    extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GRPORunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        if set(d) - known:
+            raise ValueError(f"GRPO config: unknown keys {sorted(set(d) - known)}; known: {sorted(known)}")
+        return cls(**d)
+
+
+def run_grpo(cfg: GRPORunConfig) -> Path:
+    import datasets
+    import torch
+    from trl import GRPOConfig, GRPOTrainer
+
+    from .interchange import to_trl
+    from .presets import get_preset, load_model
+    from .rewards import accuracy_reward, format_reward
+    from .sft import _device_flags
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.output_dir)
+    spec = get_preset(cfg.preset)
+    lora = spec.lora if cfg.lora is None else cfg.lora
+    model, processor = load_model(cfg.model, cfg.preset, lora=lora, gradient_checkpointing=cfg.gradient_checkpointing)
+    parts = [to_trl(d, split="train", kind="grpo") for d in [cfg.dataset, *cfg.extra_datasets]]
+    train = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+    if cfg.families:
+        keep = set(cfg.families)
+        train = train.filter(lambda f: f in keep, input_columns="family")
+    train = train.shuffle(seed=cfg.seed)
+    if cfg.max_train_samples:
+        train = train.select(range(min(cfg.max_train_samples, len(train))))
+    batch = cfg.prompts_per_step * cfg.num_generations
+    args = GRPOConfig(
+        output_dir=str(out / "trainer"), learning_rate=cfg.learning_rate, num_generations=cfg.num_generations,
+        per_device_train_batch_size=batch, generation_batch_size=batch, beta=cfg.beta, epsilon=cfg.epsilon,
+        reward_weights=[cfg.format_weight, cfg.accuracy_weight], temperature=cfg.temperature,
+        max_completion_length=cfg.max_completion_length, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        warmup_steps=cfg.warmup_steps, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none", use_vllm=cfg.use_vllm,
+        **({"vllm_mode": "colocate"} if cfg.use_vllm else {}), **_device_flags(model), **cfg.extra)
+    trainer = GRPOTrainer(model=model, reward_funcs=[format_reward, accuracy_reward], args=args,
+                          train_dataset=train, processing_class=processor)
+    resume = any((out / "trainer").glob("checkpoint-*"))
+    t0 = time.perf_counter()
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    seconds = time.perf_counter() - t0
+    final = trainer.model.merge_and_unload() if lora else trainer.model
+    return save_checkpoint(final, processor, out, stage="grpo", preset=cfg.preset, base_model=cfg.model,
+                           dataset=cfg.dataset, train_config=dataclasses.asdict(cfg),
+                           log_history=trainer.state.log_history,
+                           extra={"train_seconds": seconds, "train_prompts": len(train), "resumed": resume})

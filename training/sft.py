@@ -1,0 +1,132 @@
+"""Supervised fine-tuning with the hybrid cold start, on TRL's SFTTrainer.
+
+The paper's stage 1: viewpoint multiple choice answered directly (90%) mixed with chain-of-thought
+samples ``<think>…</think><answer>X</answer>`` (10%), so the model learns viewpoints *and* keeps the
+reasoning format GRPO rewards. The loss covers the assistant turn only (TRL's
+``assistant_only_loss``; the chat template marks the turn, see training/presets.py).
+
+``SFTRunConfig`` sits beside ``run_sft`` the way TRL keeps a config next to each trainer; YAML files
+in ``training/configs/`` fill it (``sft_tiny.yaml`` measured here, ``sft_qwen2.5-vl-7b.yaml`` the
+paper's hyper-parameters). A run writes a servable checkpoint (see training/checkpoint.py) and
+resumes from its last Trainer checkpoint when started again with the same output directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import save_checkpoint
+
+
+@dataclass
+class SFTRunConfig:
+    model: str = ""  # a model directory (tiny: from `actial model build-tiny`; 3b/7b: a local Qwen2.5-VL)
+    dataset: str = ""  # a dataset directory from the data engine
+    output_dir: str = "outputs/sft"
+    preset: str = "tiny"
+    reasoning_ratio: float = 0.1  # hybrid cold start: share of chain-of-thought samples in the training mix
+    families: list[str] | None = None  # None: every family in the train split
+    max_train_samples: int | None = None
+    epochs: float = 2.0
+    max_steps: int = -1  # > 0 overrides epochs
+    learning_rate: float = 5e-6
+    batch_size: int = 8  # per device
+    grad_accum: int = 1
+    warmup_steps: int = 50
+    lr_scheduler: str = "cosine"
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    logging_steps: int = 10
+    save_steps: int = 200
+    save_total_limit: int = 2
+    seed: int = 0
+    lora: bool | None = None  # None: the preset's default (3b/7b: LoRA on the language model)
+    gradient_checkpointing: bool = False
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+    extra: dict = field(default_factory=dict)  # passed to trl.SFTConfig as is (e.g. deepspeed, fsdp)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SFTRunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        if set(d) - known:
+            raise ValueError(f"SFT config: unknown keys {sorted(set(d) - known)}; known: {sorted(known)}")
+        return cls(**d)
+
+
+def hybrid_indices(styles: list[str], families: list[str], reasoning_ratio: float, rng: np.random.Generator,
+                   allowed: set[str] | None = None, limit: int | None = None) -> list[int]:
+    """Row indices of a training mix with ``reasoning_ratio`` chain-of-thought rows.
+
+    All direct rows are used; reasoning rows are drawn (with replacement only if there are too few)
+    so that they make up ``reasoning_ratio`` of the mix.
+    """
+    if not 0.0 <= reasoning_ratio < 1.0:
+        raise ValueError(f"reasoning_ratio must be in [0, 1), got {reasoning_ratio}")
+    ok = [i for i, f in enumerate(families) if allowed is None or f in allowed]
+    direct = [i for i in ok if styles[i] == "direct"]
+    reasoning = [i for i in ok if styles[i] == "reasoning"]
+    if not direct:
+        raise ValueError("the training split has no direct-answer rows")
+    want = int(round(len(direct) * reasoning_ratio / (1.0 - reasoning_ratio)))
+    if want and not reasoning:
+        raise ValueError("reasoning_ratio > 0 but the dataset has no reasoning rows; generate it with reasoning_share > 0")
+    picked = list(rng.choice(reasoning, size=want, replace=want > len(reasoning))) if want else []
+    mix = direct + [int(i) for i in picked]
+    rng.shuffle(mix)
+    return mix[:limit] if limit else mix
+
+
+def _device_flags(model) -> dict:
+    import torch
+
+    gpu = torch.cuda.is_available()
+    dtype = getattr(model, "dtype", None)
+    return {"use_cpu": not gpu, "bf16": bool(gpu and dtype == torch.bfloat16), "fp16": False}
+
+
+def run_sft(cfg: SFTRunConfig) -> Path:
+    """Train, save a servable checkpoint in ``cfg.output_dir``, return its path."""
+    import torch
+    from trl import SFTConfig, SFTTrainer
+
+    from .interchange import to_trl
+    from .presets import get_preset, load_model
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.output_dir)
+    spec = get_preset(cfg.preset)
+    lora = spec.lora if cfg.lora is None else cfg.lora
+    model, processor = load_model(cfg.model, cfg.preset, lora=lora, gradient_checkpointing=cfg.gradient_checkpointing)
+    train = to_trl(cfg.dataset, split="train", kind="sft")
+    rng = np.random.default_rng(cfg.seed)
+    idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
+                         set(cfg.families) if cfg.families else None, cfg.max_train_samples)
+    train = train.select(idx)
+    args = SFTConfig(
+        output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler,
+        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, logging_steps=cfg.logging_steps,
+        save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none",
+        assistant_only_loss=True, max_length=None, dataloader_num_workers=0, disable_tqdm=False,
+        **_device_flags(model), **cfg.extra)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train, processing_class=processor)
+    resume = any((out / "trainer").glob("checkpoint-*"))
+    t0 = time.perf_counter()
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    seconds = time.perf_counter() - t0
+    final = trainer.model
+    if lora:
+        final = final.merge_and_unload()  # vLLM serves merged weights (DESIGN.md)
+    return save_checkpoint(final, processor, out, stage="sft", preset=cfg.preset, base_model=cfg.model,
+                           dataset=cfg.dataset, train_config=dataclasses.asdict(cfg),
+                           log_history=trainer.state.log_history,
+                           extra={"train_seconds": seconds, "train_samples": len(train), "resumed": resume,
+                                  "threads": torch.get_num_threads()})
+
