@@ -97,3 +97,44 @@ def test_hybrid_mix():
         hybrid_indices(["direct"] * 5, ["f"] * 5, 0.1, rng)
     with pytest.raises(ValueError, match="reasoning_ratio"):
         hybrid_indices(styles, fams, 1.0, rng)
+
+
+def test_shipped_training_configs_parse():
+    from pathlib import Path
+
+    import yaml
+
+    import training
+
+    folder = Path(training.__file__).parent / "configs"
+    for f in folder.glob("sft_*.yaml"):
+        SFTRunConfig.from_dict(yaml.safe_load(f.read_text()))
+    for f in folder.glob("grpo_*.yaml"):
+        GRPORunConfig.from_dict(yaml.safe_load(f.read_text()))
+    paper = SFTRunConfig.from_dict(yaml.safe_load((folder / "sft_qwen2.5-vl-7b.yaml").read_text()))
+    assert (paper.epochs, paper.learning_rate, paper.warmup_steps) == (2, 5e-6, 50)
+    assert paper.batch_size * paper.grad_accum * 8 == 128  # 8 GPUs
+    grpo = GRPORunConfig.from_dict(yaml.safe_load((folder / "grpo_qwen2.5-vl-7b.yaml").read_text()))
+    assert (grpo.learning_rate, grpo.num_generations, grpo.beta, grpo.epsilon) == (1e-6, 16, 0.01, 0.2)
+    assert grpo.prompts_per_step * grpo.num_generations * 8 == 1024
+    for f in folder.glob("accelerate_*.yaml"):
+        cfg = yaml.safe_load(f.read_text())
+        assert cfg["distributed_type"] in ("MULTI_GPU", "DEEPSPEED", "FSDP", "NO"), f
+
+
+def test_accelerate_one_process_launch_runs(setup):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import training
+
+    root, data, tiny = setup
+    launch = Path(sys.executable).parent / "accelerate"
+    cfg = Path(training.__file__).parent / "configs" / "accelerate_cpu_1proc.yaml"
+    res = subprocess.run([str(launch), "launch", "--config_file", str(cfg), "-m", "actial_robot.cli", "train", "sft",
+                          "--config", str(Path(training.__file__).parent / "configs" / "sft_tiny.yaml"),
+                          "--model", str(tiny), "--dataset", str(data), "--out", str(root / "accel"), "--max-steps", "1"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    assert read_manifest(root / "accel")["stage"] == "sft"
