@@ -288,5 +288,46 @@ def train_grpo(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["m
     console.print(f"checkpoint: {run_grpo(cfg)}")
 
 
+@app.command("eval")
+def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test splits are evaluated."),
+             model_path: Path = typer.Option(None, help="Evaluate this checkpoint in process."),
+             base_url: str = typer.Option(None, help="Or evaluate an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."),
+             served_model: str = typer.Option(None, help="Endpoint: the served model's name (default: the first served)."),
+             out: Path = typer.Option(None, help="Report directory (default: the checkpoint, or outputs/eval)."),
+             stage: str = typer.Option("eval", help="Name of this evaluation (files eval_<stage>.json/.md/.png)."),
+             prompt_style: str = typer.Option("direct", help="direct | reasoning | as_in_data."),
+             split: list[str] = typer.Option(None, help="Splits (repeatable; default: every test split)."),
+             family: list[str] = typer.Option(None, help="Families (repeatable; default: all)."),
+             max_samples: int = typer.Option(None, help="At most this many rows per split (seeded)."),
+             batch_size: int = typer.Option(8), preset: str = typer.Option("tiny"),
+             threads: int = typer.Option(None, help="torch CPU threads during evaluation.")):
+    """Accuracy per split and family, format and answer rates, 95% bootstrap intervals, chance and image-blind levels."""
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from training.checkpoint import add_evaluation, read_manifest
+    from training.dataset import DatasetError
+    from training.evaluate import (EndpointError, EvalConfig, InProcessAnswerer, OpenAIAnswerer, evaluate,
+                                   markdown_table, write_report)
+
+    if (model_path is None) == (base_url is None):
+        _fail("give exactly one of --model-path (in process) or --base-url (a served model)")
+    try:
+        cfg = EvalConfig(str(data), splits=split or None, families=family or None, max_samples=max_samples,
+                         batch_size=batch_size, prompt_style=prompt_style, threads=threads)
+        answerer = (OpenAIAnswerer(base_url, served_model) if base_url
+                    else InProcessAnswerer.from_pretrained(model_path, preset))
+        report = evaluate(cfg, answerer, progress=True)
+    except (ValueError, DatasetError, EndpointError, FileNotFoundError) as e:
+        _fail(str(e))
+    target = out or (model_path if model_path else Path("outputs/eval"))
+    paths = write_report(report, target, stage)
+    console.print(markdown_table(report, stage))
+    if model_path is not None and read_manifest(model_path) is not None:
+        add_evaluation(model_path, stage, {"dataset": str(data), "metrics": report.metrics,
+                                           "report": str(paths["json"])})
+    console.print("\n".join(f"wrote {p}" for p in paths.values()))
+
+
 if __name__ == "__main__":
     app()
