@@ -138,3 +138,18 @@ def test_accelerate_one_process_launch_runs(setup):
                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert read_manifest(root / "accel")["stage"] == "sft"
+
+
+def test_brightness_sanity_dataset(setup, tmp_path):
+    from training.dataset import load_manifest, read_table
+    from training.sanity import brightness_dataset
+    from training.views import decode_image
+
+    root, data, tiny = setup
+    out = brightness_dataset(data, tmp_path / "bright", n=20, rows_per_shard=8)
+    m = load_manifest(out)
+    assert m["rows"] == 20 and m["counts"]["answer"]["brightness"] == {"A": 10, "B": 10}
+    for row in read_table(out).to_pylist():
+        a, b = (decode_image(x).mean() for x in row["images"])
+        brighter = "the first photo" if a > b else "the second photo"
+        assert row["answer_text"] == brighter and row["options"][ord(row["answer"]) - 65] == brighter

@@ -1,0 +1,61 @@
+"""Sanity datasets: questions any working vision pipeline learns fast.
+
+When a from-scratch model stays at the image-blind level, first check that the pipeline can learn
+*anything* from pixels (issue #4): "which photo is brighter?" over the data engine's own image pairs,
+one of them darkened. If this does not go well above 50%, the problem is in the plumbing (images,
+masks, tokens), not in the viewpoint task.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import empty_row, iter_rows, rows_to_table, shard_name, write_manifest, write_shard_atomic
+from .questions import arrange
+from .views import decode_image, encode_image
+
+QUESTION = "Which of the two photos is brighter?"
+
+
+def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, factor: float = 0.55, seed: int = 0,
+                       test_share: float = 0.1, rows_per_shard: int = 1000) -> Path:
+    """``n`` rows from ``source``'s image pairs, one image of each darkened by ``factor``."""
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, shards, slot = [], [], 0
+    for src in iter_rows(source, columns=["id", "images", "poses", "intrinsics", "scene_id"]):
+        if len(rows) + sum(s["rows"] for s in shards) >= n:
+            break
+        imgs = [decode_image(b) for b in src["images"][:2]]
+        dark = int(rng.integers(2))
+        imgs[dark] = (imgs[dark].astype(np.float32) * factor).astype(np.uint8)
+        correct = "the first photo" if dark == 1 else "the second photo"
+        options, letter = arrange(["the first photo", "the second photo"], correct, slot, rng)
+        slot += 1
+        row = empty_row()
+        row.update(id=f"bright-{src['id']}", family="brightness", split="test" if rng.uniform() < test_share else "train",
+                   source="sanity", images=[encode_image(im) for im in imgs], question=QUESTION, options=options,
+                   answer=letter, answer_text=correct, response=f"<answer>{letter}</answer>", poses=src["poses"],
+                   intrinsics=src["intrinsics"], scene_id=src["scene_id"], meta=json.dumps({"darkened": dark, "factor": factor}))
+        rows.append(row)
+        if len(rows) == rows_per_shard:
+            shards.append(_flush(rows, out, len(shards)))
+            rows = []
+    if rows:
+        shards.append(_flush(rows, out, len(shards)))
+    write_manifest(out, {"name": "sanity-brightness", "source": str(source), "n": n, "factor": factor, "seed": seed},
+                   shards)
+    return out
+
+
+def _flush(rows: list[dict], out: Path, index: int) -> dict:
+    name = shard_name(index)
+    digest = write_shard_atomic(rows_to_table(rows), out / name)
+    return {"file": name, "rows": len(rows), "sha256": digest}
+
+
+__all__ = ["brightness_dataset"]
