@@ -28,6 +28,15 @@ def check_keys(cls: type, d: dict, where: str) -> None:
         raise ValueError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
 
 
+class FromDict:
+    """Mixin for config dataclasses: ``from_dict`` that names unknown keys (typos in YAML files)."""
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        check_keys(cls, d, f"{cls.__name__}")
+        return cls(**d)
+
+
 def coerce(cls: type[T], value: Any, overrides: dict | None = None) -> T:
     """A config of type ``cls`` from None (defaults), an instance, a dict or a YAML path, plus overrides."""
     if value is None:

@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from sim_envs.config import FromDict
 from . import labels as L
 from . import questions as Q
 from .dataset import (DatasetError, check_shard, rows_to_table, shard_metadata, shard_name, write_manifest,
@@ -42,7 +43,7 @@ JOB_FILE = "job.json"
 
 
 @dataclass
-class GeneratorConfig:
+class GeneratorConfig(FromDict):
     """Everything that determines a dataset's content (``out``/``workers``/``ray_address`` do not)."""
 
     n_pairs: int = 1000  # rows to write
@@ -91,12 +92,6 @@ class GeneratorConfig:
             raise ValueError("views_per_scene must be >= 2")
         self.angle_range = tuple(self.angle_range)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "GeneratorConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        if set(d) - known:
-            raise ValueError(f"generator config: unknown keys {sorted(set(d) - known)}; known: {sorted(known)}")
-        return cls(**d)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim_envs.config import FromDict
 from .checkpoint import save_checkpoint
 
 
 @dataclass
-class GRPORunConfig:
+class GRPORunConfig(FromDict):
     model: str = ""  # usually the SFT checkpoint
     dataset: str = ""
     extra_datasets: list[str] = field(default_factory=list)  # e.g. an imported SAT-style dataset
@@ -48,12 +49,6 @@ class GRPORunConfig:
     threads: int | None = None
     extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "GRPORunConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        if set(d) - known:
-            raise ValueError(f"GRPO config: unknown keys {sorted(set(d) - known)}; known: {sorted(known)}")
-        return cls(**d)
 
 
 def run_grpo(cfg: GRPORunConfig) -> Path:

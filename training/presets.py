@@ -49,64 +49,15 @@ FORMAT_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 # also has gate/up/down_proj; module names there contain "visual").
 LORA_TARGET_MODULES = r"^(?!.*visual).*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$"
 
-# TRL 1.16's trl/chat_templates/qwen2_5_vl_training.jinja: Qwen2.5-VL's chat template with
-# {% generation %} markers around the assistant's content and its <|im_end|>.
-CHAT_TEMPLATE = """{%- set image_count = namespace(value=0) %}
-{%- set video_count = namespace(value=0) %}
-{%- for message in messages %}
-    {%- if loop.first and message['role'] != 'system' %}
-        {{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}
-    {%- endif %}
-    {%- if message['role'] == 'assistant' %}
-        {{- '<|im_start|>assistant\\n' }}
-        {%- generation -%}
-            {%- if message['content'] is string %}
-                {{- message['content'] }}
-                {{- '<|im_end|>\\n' }}
-            {%- else %}
-                {%- for content in message['content'] %}
-                    {%- if content['type'] == 'image' or 'image' in content or 'image_url' in content %}
-                        {%- set image_count.value = image_count.value + 1 %}
-                        {%- if add_vision_id %}Picture {{ image_count.value }}: {% endif -%}
-                        <|vision_start|><|image_pad|><|vision_end|>
-                    {%- elif content['type'] == 'video' or 'video' in content %}
-                        {%- set video_count.value = video_count.value + 1 %}
-                        {%- if add_vision_id %}Video {{ video_count.value }}: {% endif -%}
-                        <|vision_start|><|video_pad|><|vision_end|>
-                    {%- elif 'text' in content %}
-                        {{- content['text'] }}
-                    {%- endif %}
-                {%- endfor %}
-                {{- '<|im_end|>\\n' }}
-            {%- endif %}
-        {%- endgeneration -%}
-    {%- else %}
-        {{- '<|im_start|>' + message['role'] + '\\n' }}
-        {%- if message['content'] is string %}
-            {{- message['content'] }}
-            {{- '<|im_end|>\\n' }}
-        {%- else %}
-            {%- for content in message['content'] %}
-                {%- if content['type'] == 'image' or 'image' in content or 'image_url' in content %}
-                    {%- set image_count.value = image_count.value + 1 %}
-                    {%- if add_vision_id %}Picture {{ image_count.value }}: {% endif -%}
-                    <|vision_start|><|image_pad|><|vision_end|>
-                {%- elif content['type'] == 'video' or 'video' in content %}
-                    {%- set video_count.value = video_count.value + 1 %}
-                    {%- if add_vision_id %}Video {{ video_count.value }}: {% endif -%}
-                    <|vision_start|><|video_pad|><|vision_end|>
-                {%- elif 'text' in content %}
-                    {{- content['text'] }}
-                {%- endif %}
-            {%- endfor %}
-            {{- '<|im_end|>\\n' }}
-        {%- endif %}
-    {%- endif %}
-{%- endfor %}
-{%- if add_generation_prompt %}
-    {{- '<|im_start|>assistant\\n' }}
-{%- endif %}
-"""
+# Qwen2.5-VL's chat template with {% generation %} markers around the assistant's content and its
+# <|im_end|>: TRL ships it (trl/chat_templates/qwen2_5_vl_training.jinja) for assistant-only loss.
+def _trl_template(name: str) -> str:
+    from importlib.resources import files
+
+    return (files("trl") / "chat_templates" / name).read_text()
+
+
+CHAT_TEMPLATE = _trl_template("qwen2_5_vl_training.jinja")
 
 # Text every tokenizer sees besides the data: the template's fixed words and every printable character
 # (byte-level BPE encodes anything, but characters seen in training get their own tokens).

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sim_envs.config import FromDict
 from .checkpoint import save_checkpoint
 
 
 @dataclass
-class SFTRunConfig:
+class SFTRunConfig(FromDict):
     model: str = ""  # a model directory (tiny: from `actial model build-tiny`; 3b/7b: a local Qwen2.5-VL)
     dataset: str = ""  # a dataset directory from the data engine
     output_dir: str = "outputs/sft"
@@ -50,12 +51,6 @@ class SFTRunConfig:
     threads: int | None = None  # torch CPU threads (None: torch's default)
     extra: dict = field(default_factory=dict)  # passed to trl.SFTConfig as is (e.g. deepspeed, fsdp)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "SFTRunConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        if set(d) - known:
-            raise ValueError(f"SFT config: unknown keys {sorted(set(d) - known)}; known: {sorted(known)}")
-        return cls(**d)
 
 
 def hybrid_indices(styles: list[str], families: list[str], reasoning_ratio: float, rng: np.random.Generator,
