@@ -153,3 +153,14 @@ def test_brightness_sanity_dataset(setup, tmp_path):
         a, b = (decode_image(x).mean() for x in row["images"])
         brighter = "the first photo" if a > b else "the second photo"
         assert row["answer_text"] == brighter and row["options"][ord(row["answer"]) - 65] == brighter
+
+
+def test_brightness_with_fixed_option_order(setup, tmp_path):
+    from training.dataset import read_table
+    from training.sanity import brightness_dataset
+
+    root, data, tiny = setup
+    out = brightness_dataset(data, tmp_path / "fixed", n=12, shuffle_options=False)
+    for row in read_table(out).to_pylist():
+        assert row["options"] == ["the first photo", "the second photo"]
+        assert row["answer"] == ("A" if row["answer_text"] == "the first photo" else "B")

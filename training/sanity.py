@@ -21,8 +21,12 @@ QUESTION = "Which of the two photos is brighter?"
 
 
 def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, factor: float = 0.55, seed: int = 0,
-                       test_share: float = 0.1, rows_per_shard: int = 1000) -> Path:
-    """``n`` rows from ``source``'s image pairs, one image of each darkened by ``factor``."""
+                       test_share: float = 0.1, rows_per_shard: int = 1000, shuffle_options: bool = True) -> Path:
+    """``n`` rows from ``source``'s image pairs, one image of each darkened by ``factor``.
+
+    ``shuffle_options=False`` keeps "the first photo" as A: the letter then *is* the answer, which
+    separates "can it see?" from "can it find its answer's letter in a shuffled list?".
+    """
     rng = np.random.default_rng(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -34,7 +38,11 @@ def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, facto
         dark = int(rng.integers(2))
         imgs[dark] = (imgs[dark].astype(np.float32) * factor).astype(np.uint8)
         correct = "the first photo" if dark == 1 else "the second photo"
-        options, letter = arrange(["the first photo", "the second photo"], correct, slot, rng)
+        if shuffle_options:
+            options, letter = arrange(["the first photo", "the second photo"], correct, slot, rng)
+        else:
+            options = ["the first photo", "the second photo"]
+            letter = "AB"[options.index(correct)]
         slot += 1
         row = empty_row()
         row.update(id=f"bright-{src['id']}", family="brightness", split="test" if rng.uniform() < test_share else "train",
