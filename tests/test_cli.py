@@ -29,3 +29,25 @@ def test_demo_writes_a_multiview_picture(tmp_path: Path):
     assert meta["success"] is True
     assert set(meta["cameras"]) == {"front", "left", "right", "wrist"}
     assert len(meta["cameras"]["wrist"]["pose_world_from_camera"]) == 4
+
+
+def test_model_build_and_eval_commands(tmp_path: Path):
+    from training.engine import GeneratorConfig, generate
+
+    data = tmp_path / "data"
+    generate(GeneratorConfig(n_pairs=30, rows_per_shard=30, image_size=112, views_per_scene=6,
+                             splits={"train": 1.0}), data, show_progress=False)
+    env = {**__import__("os").environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    built = subprocess.run([*ACTIAL, "model", "build-tiny", "--data", str(data), "--out", str(tmp_path / "tiny")],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    cmd = [*ACTIAL, "eval", "--model-path", str(tmp_path / "tiny"), "--data", str(data),
+           "--max-samples", "4", "--out", str(tmp_path / "ev"), "--stage", "untrained"]
+    no_test = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert no_test.returncode == 2 and "no test split" in " ".join(no_test.stdout.split())  # rich wraps lines
+    ev = subprocess.run([*cmd, "--split", "train"], capture_output=True, text=True, timeout=300, env=env)
+    assert ev.returncode == 0, ev.stdout + ev.stderr
+    report = json.loads((tmp_path / "ev" / "eval_untrained.json").read_text())
+    assert report["metrics"]["train"]["all"]["n"] == 4
+    bad = subprocess.run([*ACTIAL, "eval", "--data", str(data)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "exactly one of --model-path" in " ".join(bad.stdout.split())

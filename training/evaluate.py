@@ -417,7 +417,7 @@ def _select(cfg: EvalConfig) -> tuple[list[str], list[int]]:
         splits = [s for s in present if s.startswith("test")]
         if not splits:
             raise DatasetError(f"{cfg.dataset_dir} has no test split (its splits: {', '.join(present) or 'none'}); "
-                               f"pass splits=[...] to evaluate one of those, or generate data with test splits")
+                               f"choose one of those (splits=[...], or --split on the command line), or generate data with test splits")
     else:
         missing = [s for s in cfg.splits if s not in present]
         if missing:
