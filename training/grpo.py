@@ -9,13 +9,12 @@ every family in the dataset (plus any SAT-style import passed as ``extra_dataset
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim_envs.config import FromDict
-from .checkpoint import save_checkpoint
+
+from .sft import train_and_save
 
 
 @dataclass
@@ -53,20 +52,14 @@ class GRPORunConfig(FromDict):
 
 def run_grpo(cfg: GRPORunConfig) -> Path:
     import datasets
-    import torch
     from trl import GRPOConfig, GRPOTrainer
 
     from .interchange import to_trl
-    from .presets import get_preset, load_model
     from .rewards import accuracy_reward, format_reward
-    from .sft import _device_flags
+    from .sft import _device_flags, load_for_training
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
-    spec = get_preset(cfg.preset)
-    lora = spec.lora if cfg.lora is None else cfg.lora
-    model, processor = load_model(cfg.model, cfg.preset, lora=lora, gradient_checkpointing=cfg.gradient_checkpointing)
     parts = [to_trl(d, split="train", kind="grpo") for d in [cfg.dataset, *cfg.extra_datasets]]
     train = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     if cfg.families:
@@ -86,12 +79,4 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         **({"vllm_mode": "colocate"} if cfg.use_vllm else {}), **_device_flags(model), **cfg.extra)
     trainer = GRPOTrainer(model=model, reward_funcs=[format_reward, accuracy_reward], args=args,
                           train_dataset=train, processing_class=processor)
-    resume = any((out / "trainer").glob("checkpoint-*"))
-    t0 = time.perf_counter()
-    trainer.train(resume_from_checkpoint=True if resume else None)
-    seconds = time.perf_counter() - t0
-    final = trainer.model.merge_and_unload() if lora else trainer.model
-    return save_checkpoint(final, processor, out, stage="grpo", preset=cfg.preset, base_model=cfg.model,
-                           dataset=cfg.dataset, train_config=dataclasses.asdict(cfg),
-                           log_history=trainer.state.log_history,
-                           extra={"train_seconds": seconds, "train_prompts": len(train), "resumed": resume})
+    return train_and_save(trainer, processor, cfg, "grpo", lora, {"train_prompts": len(train)})

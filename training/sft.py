@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sim_envs.config import FromDict
+
 from .checkpoint import save_checkpoint
 
 
@@ -96,21 +97,44 @@ def _device_flags(model) -> dict:
     return {"use_cpu": not gpu, "bf16": bool(gpu and dtype == torch.bfloat16), "fp16": False}
 
 
-def run_sft(cfg: SFTRunConfig) -> Path:
-    """Train, save a servable checkpoint in ``cfg.output_dir``, return its path."""
+def load_for_training(cfg) -> tuple:
+    """(model, processor, lora) for an SFT or GRPO run config: threads, preset's LoRA default, checkpointing."""
     import torch
-    from trl import SFTConfig, SFTTrainer
-    _LengthAwareSFTTrainer = _length_aware(SFTTrainer)
 
-    from .interchange import to_trl
     from .presets import get_preset, load_model
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    out = Path(cfg.output_dir)
-    spec = get_preset(cfg.preset)
-    lora = spec.lora if cfg.lora is None else cfg.lora
+    lora = get_preset(cfg.preset).lora if cfg.lora is None else cfg.lora
     model, processor = load_model(cfg.model, cfg.preset, lora=lora, gradient_checkpointing=cfg.gradient_checkpointing)
+    return model, processor, lora
+
+
+def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict) -> Path:
+    """Train (resuming from the last Trainer checkpoint in the output directory), merge LoRA, save a checkpoint."""
+    import torch
+
+    out = Path(cfg.output_dir)
+    resume = any((out / "trainer").glob("checkpoint-*"))
+    t0 = time.perf_counter()
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    seconds = time.perf_counter() - t0
+    final = trainer.model.merge_and_unload() if lora else trainer.model  # vLLM serves merged weights (DESIGN.md)
+    return save_checkpoint(final, processor, out, stage=stage, preset=cfg.preset, base_model=cfg.model,
+                           dataset=cfg.dataset, train_config=dataclasses.asdict(cfg),
+                           log_history=trainer.state.log_history,
+                           extra={"train_seconds": seconds, "resumed": resume, "threads": torch.get_num_threads(),
+                                  **extra})
+
+
+def run_sft(cfg: SFTRunConfig) -> Path:
+    """Train, save a servable checkpoint in ``cfg.output_dir``, return its path."""
+    from trl import SFTConfig, SFTTrainer
+
+    from .interchange import to_trl
+
+    model, processor, lora = load_for_training(cfg)
+    out = Path(cfg.output_dir)
     train = to_trl(cfg.dataset, split="train", kind="sft")
     rng = np.random.default_rng(cfg.seed)
     idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
@@ -129,17 +153,5 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         assistant_only_loss=True, max_length=None, dataloader_num_workers=0, disable_tqdm=False,
         train_sampling_strategy="group_by_length",
         **_device_flags(model), **cfg.extra)
-    trainer = _LengthAwareSFTTrainer(model=model, args=args, train_dataset=train, processing_class=processor)
-    resume = any((out / "trainer").glob("checkpoint-*"))
-    t0 = time.perf_counter()
-    trainer.train(resume_from_checkpoint=True if resume else None)
-    seconds = time.perf_counter() - t0
-    final = trainer.model
-    if lora:
-        final = final.merge_and_unload()  # vLLM serves merged weights (DESIGN.md)
-    return save_checkpoint(final, processor, out, stage="sft", preset=cfg.preset, base_model=cfg.model,
-                           dataset=cfg.dataset, train_config=dataclasses.asdict(cfg),
-                           log_history=trainer.state.log_history,
-                           extra={"train_seconds": seconds, "train_samples": len(train), "resumed": resume,
-                                  "threads": torch.get_num_threads()})
-
+    trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor)
+    return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train)})
