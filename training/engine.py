@@ -159,7 +159,7 @@ class SceneSource:
         base.config = dataclasses.replace(base.config, scene=scene_cfg)
         self.env.reset(seed=int(scene_seed))
         info = SceneInfo(scene_id, split, cfg.source, background, tuple(o.label for o in base.objects))
-        positions = np.array([self.env.unwrapped.sim.body_pose(o.body)[0] for o in base.objects])
+        positions = np.array([base.sim.body_pose(o.body)[0] for o in base.objects])
         if not np.all(np.isfinite(positions)) or positions[:, 2].min() < -0.05:
             # A rare random URDF makes the physics blow up (NaN poses) or falls through the floor: skip the
             # scene. Deterministic, so a resumed job skips it too.
@@ -363,8 +363,10 @@ def generate(cfg: GeneratorConfig, out: str | Path, workers: int = 1, ray_addres
     bar = tqdm(total=cfg.n_pairs, initial=sum(cfg.shard_rows()[i] for i in range(n_shards) if i not in todo),
                unit="pair", desc=f"generating {out.name}", disable=not show_progress, smoothing=0.1)
 
+    digests: dict[int, str] = {}
+
     def finish(index: int, table) -> None:
-        write_shard_atomic(table, out / shard_name(index), {"digest": cfg.digest(), "shard": index})
+        digests[index] = write_shard_atomic(table, out / shard_name(index), {"digest": cfg.digest(), "shard": index})
         bar.update(table.num_rows)
         if progress:
             progress(index, table.num_rows)
@@ -389,7 +391,9 @@ def generate(cfg: GeneratorConfig, out: str | Path, workers: int = 1, ray_addres
     shards = []
     for i, n in enumerate(cfg.shard_rows()):
         p = out / shard_name(i)
-        shards.append({"file": p.name, "rows": n, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+        # shards written now were hashed as they were written; only those found from an earlier run are read
+        digest = digests.get(i) or hashlib.sha256(p.read_bytes()).hexdigest()
+        shards.append({"file": p.name, "rows": n, "sha256": digest})
     from . import __version__
 
     manifest = write_manifest(out, {"name": "actial-viewpoint", "package_version": __version__,
