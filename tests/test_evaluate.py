@@ -185,8 +185,10 @@ def test_image_data_urls_follow_magic_bytes():
     from training.views import encode_image
 
     rgb = np.zeros((8, 8, 3), np.uint8)
-    assert E.image_data_url(encode_image(rgb, "jpeg")).startswith("data:image/jpeg;base64,")
-    assert E.image_data_url(encode_image(rgb, "png")).startswith("data:image/png;base64,")
+    from actial_robot.client import image_to_data_url
+
+    assert image_to_data_url(encode_image(rgb, "jpeg")).startswith("data:image/jpeg;base64,")
+    assert image_to_data_url(encode_image(rgb, "png")).startswith("data:image/png;base64,")
 
 
 def test_endpoint_that_is_down_raises_endpoint_error_quickly(dataset_dir, table):

@@ -65,6 +65,10 @@ class GeneratorConfig(FromDict):
     heldout_objects: list = field(default_factory=lambda: ["teddy", "mug"] + [f"random_{i:03d}" for i in range(900, 1000)])
     heldout_backgrounds: list = field(default_factory=lambda: ["blobs"])
     rows_per_shard: int = 500
+    # False: options keep a fixed order per family (A. left, B. right, C. no movement), so the letter
+    # follows from the answer. A model trained from scratch (the tiny preset) learns that in minutes but
+    # does not learn to look its answer up in a shuffled list (README, Training); pretrained VLMs do.
+    shuffle_options: bool = True
     reuse_views: bool = True  # False: render two fresh views per pair (the naive way, for benchmarks)
     teacher: dict | None = None  # {"base_url": ..., "model": ...}: an OpenAI-compatible model rewrites reasoning
 
@@ -246,13 +250,15 @@ def build_shard(cfg: GeneratorConfig, index: int, source: SceneSource | None = N
                 m = L.relative_motion(v1.pose, v2.pose)
                 reasoning = bool(rng.uniform() < cfg.reasoning_share)
                 for fam in _choose_families(cfg, len(info.objects) > 1, rng):
-                    slot = slots.get(fam, index)  # start each shard on another letter: balanced overall
+                    # start each shard on another letter: balanced overall
+                    slot = slots.get(fam, index) if cfg.shuffle_options else None
                     if fam in Q.OBJECT_FAMILIES:
                         row = Q.object_sample(fam, v1, v2, slot, reasoning, rng, cfg.image_format)
                     else:
                         row = Q.viewpoint_sample(fam, v1, v2, m, slot, reasoning, rng)
                     if row is not None:
-                        slots[fam] = slot + 1
+                        if slot is not None:
+                            slots[fam] = slot + 1
                         rows.append(row)
                         break
     finally:

@@ -40,7 +40,6 @@ Trainer's ``state.log_history``). ``python -m training.evaluate --help`` runs it
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
@@ -60,7 +59,7 @@ from .dataset import DatasetError, iter_rows, load_manifest, manifest_hash, read
 from .rewards import NONE, format_ok, is_correct, parse_answer
 
 PROMPT_STYLES = ("direct", "reasoning", "as_in_data")
-DIRECT_MAX_NEW_TOKENS = 16
+DIRECT_MAX_NEW_TOKENS = 32  # "<think>no movement</think><answer>C</answer>" and longer object names
 REASONING_MAX_NEW_TOKENS = 256
 AGGREGATES = {"all": None, "paper3": Q.PAPER_FAMILIES, "objects": Q.OBJECT_FAMILIES}  # pseudo-families
 ALL_SPLITS = "all"  # pseudo-split pooling every evaluated split
@@ -226,72 +225,41 @@ class InProcessAnswerer:
         return [self.clean(t) for t in decoded]
 
 
-def image_data_url(data: bytes) -> str:
-    """Encoded image bytes as a ``data:`` URL (JPEG and PNG as they are; anything else re-encoded as PNG)."""
-    data = bytes(data)
-    if data[:3] == b"\xff\xd8\xff":
-        mime = "image/jpeg"
-    elif data[:8] == b"\x89PNG\r\n\x1a\n":
-        mime = "image/png"
-    else:
-        from .views import decode_image, encode_image
-
-        data, mime = encode_image(decode_image(data), "png"), "image/png"
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
 class OpenAIAnswerer:
     """Any OpenAI-compatible chat endpoint (``vllm serve``, ``transformers serve``): one request per row.
 
-    Images travel as base64 ``data:`` URLs, the text after them, exactly as ``InProcessAnswerer`` builds
-    the user turn. ``concurrency`` requests run at once (give ``EvalConfig.batch_size`` at least that).
-    ``model=None`` asks the server which model it serves. A server that is down, a timeout, or a
-    refused request raises ``EndpointError`` naming the URL.
+    Requests go through ``actial_robot.client.SpatialClient``, the client robots use: images as base64
+    ``data:`` URLs, then the same prompt text ``InProcessAnswerer`` builds. ``concurrency`` requests run
+    at once (give ``EvalConfig.batch_size`` at least that). ``model=None`` asks the server which model it
+    serves. A server that is down, a timeout, or a refused request raises ``EndpointError``; a
+    malformed answer is scored, not raised.
     """
 
     def __init__(self, base_url: str, model: str | None = None, api_key: str = "EMPTY", timeout: float = 120.0,
                  concurrency: int = 8, max_retries: int = 2):
-        import openai
+        from actial_robot.client import SpatialClient
 
         if concurrency < 1:
             raise ValueError(f"concurrency must be a positive integer, got {concurrency!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.timeout = timeout
         self.concurrency = concurrency
-        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY", timeout=timeout,
-                                    max_retries=max_retries)
+        self.client = SpatialClient(self.base_url, model=model, api_key=api_key, timeout=timeout,
+                                    max_retries=max_retries, max_concurrency=concurrency)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="eval-endpoint")
         self._checked = False
 
     def describe(self) -> dict:
         return {"kind": "openai", "model": self.model, "base_url": self.base_url}
 
-    def _error(self, e: Exception, what: str) -> EndpointError:
-        import openai
-
-        if isinstance(e, openai.APITimeoutError):
-            why = (f"timed out after {self.timeout:g} s; the server is overloaded or generating very long "
-                   f"answers: raise the timeout, lower the concurrency ({self.concurrency}) or max_new_tokens")
-        elif isinstance(e, openai.APIConnectionError):
-            why = ("nothing answers there; start the server (e.g. `vllm serve MODEL_DIR` or `transformers serve`) "
-                   "or pass the right base URL (host, port, and the /v1 suffix)")
-        elif isinstance(e, openai.APIStatusError):
-            why = f"the server answered HTTP {e.status_code}: {str(e)[:500]}"
-        else:
-            why = f"{type(e).__name__}: {e}"
-        return EndpointError(f"OpenAI-compatible endpoint {self.base_url} {what}: {why}")
-
     def check(self) -> list[str]:
-        """Ask the endpoint which models it serves (no retries: a server that is down fails at once)."""
-        import openai
+        """Ask the endpoint which models it serves (a server that is down fails here, once)."""
+        from actial_robot.client import SpatialClientError
 
         try:
-            served = [m.id for m in self.client.with_options(max_retries=0).models.list()]
-        except openai.NotFoundError:  # a server without /models: let the first request tell
-            served = []
-        except Exception as e:
-            raise self._error(e, "is not usable") from e
+            served = self.client.models()
+        except SpatialClientError as e:
+            raise EndpointError(f"OpenAI-compatible endpoint {self.base_url} is not usable: {e}") from e
         if self.model is None:
             if not served:
                 raise EndpointError(f"OpenAI-compatible endpoint {self.base_url} lists no models; pass model=NAME")
@@ -299,24 +267,21 @@ class OpenAIAnswerer:
         elif served and self.model not in served:
             raise EndpointError(f"OpenAI-compatible endpoint {self.base_url} serves {served}, not {self.model!r}; "
                                 f"pass one of those as the model name")
+        self.client.model = self.model
         self._checked = True
         return served
 
     def _one(self, row: dict, reasoning: bool, max_tokens: int, temperature: float, seed: int | None) -> str:
-        content = [{"type": "image_url", "image_url": {"url": image_data_url(b)}} for b in (row["images"] or [])]
-        content.append({"type": "text", "text": row_prompt(row, reasoning)})
-        kwargs: dict[str, Any] = {}
-        if seed is not None:
-            kwargs["seed"] = int(seed)
+        from actial_robot.client import SpatialClientError
+
         try:
-            resp = self.client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": content}], temperature=float(temperature),
-                max_tokens=int(max_tokens), **kwargs)
-        except Exception as e:
-            raise self._error(e, f"failed on row {row.get('id', '?')}") from e
-        if not resp.choices:
-            return ""
-        return resp.choices[0].message.content or ""
+            messages = self.client.messages(list(row["images"] or []), row["question"], list(row["options"] or []),
+                                            reasoning)
+            text, _ = self.client.complete(messages, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        except SpatialClientError as e:
+            raise EndpointError(f"OpenAI-compatible endpoint {self.base_url} failed on row {row.get('id', '?')}: "
+                                f"{e}") from e
+        return text
 
     def answer(self, rows: Sequence[dict], reasoning: bool, *, max_new_tokens: int | None = None,
                temperature: float = 0.0, seed: int | None = None) -> list[str]:

@@ -486,7 +486,7 @@ def _sat_row(rec: dict, file: Path, index: int, split: str) -> dict:
     row.update({
         "id": "sat-" + hashlib.sha256(f"{file.name}|{index}".encode()).hexdigest()[:12],
         "family": "sat", "split": split, "source": "sat", "images": images, "question": question.strip(),
-        "options": list(answers), "answer": letter, "answer_text": correct, "response": f"<answer>{letter}</answer>",
+        "options": list(answers), "answer": letter, "answer_text": correct, "response": Q.response(letter, correct),
         "meta": json.dumps({"file": file.name, "row": index, **extra}),
     })
     return row

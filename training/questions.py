@@ -51,10 +51,12 @@ OPTIONS = {
     "ego_rotation": ["left", "right", "no rotation"],
     "angle_bin": L.angle_bin_options(),
 }
-DIRECT_INSTRUCTION = "Answer with the option's letter inside <answer></answer>."
+# Direct answers name the answer before its letter: a small model trained from scratch learns "see,
+# then say" quickly but not "see, then find my answer's letter in a shuffled list" (README, Training).
+DIRECT_INSTRUCTION = "Name the answer inside <think></think>, then give the option's letter inside <answer></answer>."
 REASONING_INSTRUCTION = ("First think step by step inside <think></think>, then give the option's letter inside "
                          "<answer></answer>.")
-NUMERIC_DIRECT = "Answer with the number inside <answer></answer>."
+NUMERIC_DIRECT = "Name the answer inside <think></think>, then give the number inside <answer></answer>."
 NUMERIC_REASONING = "First think step by step inside <think></think>, then give the number inside <answer></answer>."
 
 
@@ -69,8 +71,18 @@ def prompt_text(question: str, options: list[str], n_images: int, reasoning: boo
     return "\n".join(parts)
 
 
-def arrange(options: list[str], correct: str, slot: int, rng: np.random.Generator) -> tuple[list[str], str]:
-    """Shuffle ``options`` so that ``correct`` lands on letter ``slot`` (callers cycle slots to balance letters)."""
+def response(answer: str, answer_text: str, reasoning_text: str | None = None) -> str:
+    """The assistant turn: ``<think>`` holds the chain of thought, or for a direct answer just the answer's text."""
+    return f"<think>{reasoning_text or answer_text}</think><answer>{answer}</answer>"
+
+
+def arrange(options: list[str], correct: str, slot: int | None, rng: np.random.Generator) -> tuple[list[str], str]:
+    """Shuffle ``options`` so that ``correct`` lands on letter ``slot`` (callers cycle slots to balance letters).
+
+    ``slot=None`` keeps the given (canonical) order: the letter then follows from the answer alone.
+    """
+    if slot is None:
+        return list(options), LETTERS[list(options).index(correct)]
     others = [o for o in options if o != correct]
     rng.shuffle(others)
     slot = slot % len(options)
@@ -123,7 +135,7 @@ def _row(family: str, v1: View, v2: View, images: list[bytes], question: str, op
         "family": family, "split": v1.scene.split, "source": v1.scene.source, "images": images,
         "question": question, "options": options, "answer": answer, "answer_text": answer_text,
         "prompt_style": "reasoning" if reasoning else "direct",
-        "response": (f"<think>{reasoning_text}</think>" if reasoning else "") + f"<answer>{answer}</answer>",
+        "response": response(answer, answer_text, reasoning_text),
         "poses": [v1.pose.reshape(-1).tolist(), v2.pose.reshape(-1).tolist()],
         "intrinsics": [list(map(float, v1.intrinsics)), list(map(float, v2.intrinsics))],
         "scene_id": v1.scene.scene_id, "background": v1.scene.background, "objects": list(v1.scene.objects),
@@ -134,7 +146,7 @@ def _row(family: str, v1: View, v2: View, images: list[bytes], question: str, op
     return row
 
 
-def viewpoint_sample(family: str, v1: View, v2: View, m: L.RelativeMotion, slot: int, reasoning: bool,
+def viewpoint_sample(family: str, v1: View, v2: View, m: L.RelativeMotion, slot: int | None, reasoning: bool,
                      rng: np.random.Generator) -> dict | None:
     """One viewpoint question about the pair (v1 -> v2), or None if the pair is ambiguous for ``family``."""
     if L.is_ambiguous(m, family):
@@ -170,7 +182,7 @@ def _mark_numbers(rgb: np.ndarray, points: list[tuple[float, float]]) -> np.ndar
     return out
 
 
-def object_sample(family: str, v1: View, v2: View, slot: int, reasoning: bool, rng: np.random.Generator,
+def object_sample(family: str, v1: View, v2: View, slot: int | None, reasoning: bool, rng: np.random.Generator,
                   image_format: str = "jpeg") -> dict | None:
     """One cross-view object question, or None when the views don't support it unambiguously."""
     both = [lab for lab in v1.scene.objects if lab in v1.objects and lab in v2.objects]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import empty_row, iter_rows, rows_to_table, shard_name, write_manifest, write_shard_atomic
-from .questions import arrange
+from .questions import arrange, response
 from .views import decode_image, encode_image
 
 QUESTION = "Which of the two photos is brighter?"
@@ -47,7 +47,7 @@ def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, facto
         row = empty_row()
         row.update(id=f"bright-{src['id']}", family="brightness", split="test" if rng.uniform() < test_share else "train",
                    source="sanity", images=[encode_image(im) for im in imgs], question=QUESTION, options=options,
-                   answer=letter, answer_text=correct, response=f"<answer>{letter}</answer>", poses=src["poses"],
+                   answer=letter, answer_text=correct, response=response(letter, correct), poses=src["poses"],
                    intrinsics=src["intrinsics"], scene_id=src["scene_id"], meta=json.dumps({"darkened": dark, "factor": factor}))
         rows.append(row)
         if len(rows) == rows_per_shard:

@@ -50,6 +50,10 @@ class SFTRunConfig(FromDict):
     lora: bool | None = None  # None: the preset's default (3b/7b: LoRA on the language model)
     gradient_checkpointing: bool = False
     threads: int | None = None  # torch CPU threads (None: torch's default)
+    dtype: str | None = None  # None: the preset's (tiny float32, 3b/7b bfloat16)
+    eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
+    eval_samples: int = 200
+    eval_split: str = "test"
     extra: dict = field(default_factory=dict)  # passed to trl.SFTConfig as is (e.g. deepspeed, fsdp)
 
 
@@ -89,6 +93,46 @@ def _length_aware(trainer_cls):
     return LengthAware
 
 
+def accuracy_callback(cfg, processor, families: list[str] | None = None):
+    """A TrainerCallback that logs held-out accuracy as training goes (``eval_accuracy`` in the log history).
+
+    A from-scratch model sits at the image-blind level for a long time and then rises sharply;
+    the curve shows where, and gives the time to reach a target accuracy (bench/train.py).
+    """
+    from transformers import TrainerCallback
+
+    from .evaluate import EvalConfig, InProcessAnswerer, evaluate
+
+    ecfg = EvalConfig(dataset_dir=cfg.dataset, splits=[cfg.eval_split], families=families,
+                      max_samples=cfg.eval_samples, batch_size=64, bootstrap=1)
+
+    class HeldOutAccuracy(TrainerCallback):
+        t0 = None
+
+        def _measure(self, state, model):
+            was_training = model.training
+            model.eval()
+            report = evaluate(ecfg, InProcessAnswerer(model, processor))
+            model.train(was_training)
+            cell = report.cell(cfg.eval_split, "all")
+            state.log_history.append({"step": state.global_step, "eval_accuracy": cell["accuracy"]["value"],
+                                      "eval_answer_rate": cell["answer_rate"]["value"],
+                                      "train_seconds": time.perf_counter() - self.t0})
+            print(f"step {state.global_step}: held-out accuracy {cell['accuracy']['value']:.3f} "
+                  f"({cfg.eval_split}, {cell['n']} questions)", flush=True)
+
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            self.t0 = time.perf_counter()
+            if state.global_step == 0:
+                self._measure(state, model)
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step % cfg.eval_every == 0:
+                self._measure(state, model)
+
+    return HeldOutAccuracy()
+
+
 def _device_flags(model) -> dict:
     import torch
 
@@ -106,7 +150,8 @@ def load_for_training(cfg) -> tuple:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     lora = get_preset(cfg.preset).lora if cfg.lora is None else cfg.lora
-    model, processor = load_model(cfg.model, cfg.preset, lora=lora, gradient_checkpointing=cfg.gradient_checkpointing)
+    model, processor = load_model(cfg.model, cfg.preset, lora=lora, dtype=getattr(cfg, "dtype", None),
+                                  gradient_checkpointing=cfg.gradient_checkpointing)
     return model, processor, lora
 
 
@@ -153,5 +198,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         assistant_only_loss=True, max_length=None, dataloader_num_workers=0, disable_tqdm=False,
         train_sampling_strategy="group_by_length",
         **_device_flags(model), **cfg.extra)
-    trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor)
+    callbacks = [accuracy_callback(cfg, processor, cfg.families)] if cfg.eval_every > 0 else None
+    trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor,
+                                        callbacks=callbacks)
     return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train)})

@@ -9,7 +9,6 @@ ground-truth template kept, so a bad teacher can lower quality but never corrupt
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 
@@ -21,11 +20,6 @@ TEACHER_INSTRUCTION = (
     "between them, 4) put the trajectory together, 5) answer. Write the steps inside <think></think> and then "
     "<answer>{answer}</answer>, and nothing else.")
 ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.S)
-
-
-def _data_url(image: bytes) -> str:
-    kind = "png" if image[:4] == b"\x89PNG" else "jpeg"
-    return f"data:image/{kind};base64,{base64.b64encode(image).decode()}"
 
 
 @dataclass
@@ -46,7 +40,9 @@ class Teacher:
         if row["prompt_style"] != "reasoning":
             return row
         text = prompt_text(row["question"], row["options"], len(row["images"]), True)
-        content = [{"type": "image_url", "image_url": {"url": _data_url(b)}} for b in row["images"]]
+        from actial_robot.client import image_to_data_url
+
+        content = [{"type": "image_url", "image_url": {"url": image_to_data_url(b)}} for b in row["images"]]
         content.append({"type": "text", "text": text + "\n\n" + TEACHER_INSTRUCTION.format(answer=row["answer"])})
         reply = self.client.chat.completions.create(model=self.model, messages=[{"role": "user", "content": content}],
                                                     max_tokens=self.max_tokens, temperature=0.7)
