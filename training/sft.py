@@ -202,3 +202,24 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor,
                                         callbacks=callbacks)
     return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train)})
+
+
+def smoke_checkpoint(root: str | Path, steps: int = 40, n_pairs: int = 80) -> tuple[Path, Path]:
+    """(checkpoint, dataset): a tiny model after ``steps`` real SFT steps on a small fixed-order dataset.
+
+    It has learned the answer format, not the task: enough to test and benchmark serving, clients and
+    robot nodes with real model outputs (an untrained model emits byte soup) in under a minute.
+    """
+    from .engine import GeneratorConfig, generate
+    from .presets import build_tiny, dataset_texts
+
+    root = Path(root)
+    data = root / "data"
+    generate(GeneratorConfig(n_pairs=n_pairs, rows_per_shard=n_pairs, image_size=112, views_per_scene=6,
+                             reasoning_share=0.0, shuffle_options=False,
+                             families={"ego_translation": 1.0, "ego_rotation": 1.0}), data, show_progress=False)
+    tiny = build_tiny(root / "tiny", dataset_texts(data))
+    ckpt = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft"), reasoning_ratio=0.0,
+                                max_steps=steps, batch_size=8, learning_rate=3e-3, warmup_steps=5, logging_steps=10,
+                                save_steps=1000, threads=2))
+    return ckpt, data

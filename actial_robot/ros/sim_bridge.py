@@ -1,0 +1,154 @@
+"""sim_bridge: a sim_envs PickPlace environment on ROS 2.
+
+Publishes, for every rig camera NAME, at ``publish_rate_hz``:
+  /NAME/image_raw     sensor_msgs/Image (rgb8)       sensor-data QoS (best effort, keep last 1)
+  /NAME/camera_info   sensor_msgs/CameraInfo         reliable, keep last 1
+  /NAME/pose          geometry_msgs/PoseStamped      reliable, keep last 1 (world <- optical frame)
+Services:
+  ~/reset             std_srvs/Trigger               new scene (seed parameter + reset count)
+  ~/pick_place        actial_interfaces/PickPlace    scripted pick of an object, place at goal or (x, y)
+  ~/describe          std_srvs/Trigger               JSON: objects (labels, positions), target, goal, cameras
+Frames keep flowing while the robot moves (the wrist camera included): the controller publishes
+from inside its step loop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+from geometry_msgs.msg import PoseStamped
+from std_srvs.srv import Trigger
+
+from actial_interfaces.srv import PickPlace
+
+from .messages import camera_info_msg, image_msg, pose_msg
+
+LATCHED = QoSProfile(depth=1)  # reliable, keep last: late subscribers still get the next one
+
+
+class SimBridge(Node):
+    def __init__(self):
+        super().__init__("sim_bridge")
+        self.declare_parameter("env_id", "actial/PickPlace-v0")
+        self.declare_parameter("seed", 0)
+        self.declare_parameter("publish_rate_hz", 5.0)
+        self.declare_parameter("image_size", 224)
+        self.declare_parameter("world_frame", "world")
+        import gymnasium as gym
+
+        import sim_envs  # noqa: F401  (registers the environments)
+        from sim_envs.pick_place import default_tabletop_cameras
+
+        size = int(self.get_parameter("image_size").value)
+        self.env = gym.make(self.get_parameter("env_id").value, cameras=default_tabletop_cameras(size))
+        self.base = self.env.unwrapped
+        self._lock = threading.RLock()  # one PyBullet client: the timer and the services take turns
+        self._resets = 0
+        self._last_publish = 0.0
+        self._reset()
+        self.pubs = {}
+        for name in self.base.rig.names:
+            self.pubs[name] = (self.create_publisher(Image, f"{name}/image_raw", qos_profile_sensor_data),
+                               self.create_publisher(CameraInfo, f"{name}/camera_info", LATCHED),
+                               self.create_publisher(PoseStamped, f"{name}/pose", LATCHED))
+        self.create_service(Trigger, "~/reset", self._on_reset)
+        self.create_service(PickPlace, "~/pick_place", self._on_pick_place)
+        self.create_service(Trigger, "~/describe", self._on_describe)
+        rate = float(self.get_parameter("publish_rate_hz").value)
+        self.timer = self.create_timer(1.0 / rate, self.publish_frames)
+        self.get_logger().info(f"cameras {self.base.rig.names} at {rate:g} Hz, {size} px")
+
+    def _reset(self) -> None:
+        with self._lock:
+            self.obs, self.info = self.env.reset(seed=int(self.get_parameter("seed").value) + self._resets)
+            self._resets += 1
+
+    def publish_frames(self) -> None:
+        with self._lock:
+            stamp = self.get_clock().now().to_msg()
+            world = self.get_parameter("world_frame").value
+            for name, (img, info, pose) in self.pubs.items():
+                view = self.base.rig.render(name)
+                frame = f"{name}_optical_frame"
+                img.publish(image_msg(view.rgb, frame, stamp))
+                info.publish(camera_info_msg(view.intrinsics, frame, stamp))
+                pose.publish(pose_msg(view.pose, world, stamp))
+            self._last_publish = time.monotonic()
+
+    def describe(self) -> dict:
+        with self._lock:
+            objects = [{"index": i, "label": o.label,
+                        "position": [float(v) for v in self.base.sim.body_pose(o.body)[0]]}
+                       for i, o in enumerate(self.base.objects)]
+            return {"objects": objects, "target": int(self.base.target), "goal": [float(v) for v in self.base.goal],
+                    "cameras": list(self.base.rig.names)}
+
+    # -- services ---------------------------------------------------------------------------
+    def _on_reset(self, request, response):
+        self._reset()
+        response.success, response.message = True, json.dumps(self.describe())
+        return response
+
+    def _on_describe(self, request, response):
+        response.success, response.message = True, json.dumps(self.describe())
+        return response
+
+    def _on_pick_place(self, request, response):
+        from sim_envs.controller import ScriptedController
+
+        labels = [o.label for o in self.base.objects]
+        index = int(request.object_index)
+        if index < 0:
+            if request.object_label not in labels:
+                response.success, response.message = False, f"no object {request.object_label!r}; scene has {labels}"
+                return response
+            index = labels.index(request.object_label)
+        if index >= len(labels):
+            response.success, response.message = False, f"object_index {index} out of range (0..{len(labels) - 1})"
+            return response
+        period = 1.0 / float(self.get_parameter("publish_rate_hz").value)
+
+        def keep_publishing(obs, info):
+            if time.monotonic() - self._last_publish >= period:
+                self.publish_frames()
+
+        with self._lock:
+            ctl = ScriptedController(self.env, on_step=keep_publishing)
+            if request.to_goal:  # run() waits for the object to settle and judges the goal zone
+                ok = ctl.run(index)
+            else:
+                ok = ctl.pick(index) and ctl.place(np.array([request.place_x, request.place_y]))
+        response.success = bool(ok)
+        response.message = f"{labels[index]}: " + ("done" if ok else "failed (grasp slipped or missed the goal)")
+        return response
+
+    def destroy_node(self):
+        self.env.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> None:
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    rclpy.init(args=args)
+    node = SimBridge()
+    executor = MultiThreadedExecutor(num_threads=3)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
