@@ -330,6 +330,56 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
 
 
 @app.command()
+def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for episodes.json, report.md/png, GIFs."),
+             n: int = typer.Option(50, "--episodes", "-n", help="Seeded episodes per chooser."),
+             seed: int = typer.Option(0, help="First seed; every chooser gets the same scenes."),
+             model_path: list[Path] = typer.Option(None, help="Checkpoint(s) to run in process (repeatable); "
+                                                               "NAME=PATH names one in the report."),
+             base_url: str = typer.Option(None, help="Or a served model: http://127.0.0.1:8000/v1."),
+             served_model: str = typer.Option(None, help="The served model's name (default: the first listed)."),
+             baselines: bool = typer.Option(True, help="Also run the oracle and random choosers."),
+             videos: int = typer.Option(3, help="Multi-view GIFs for the first N episodes of each chooser."),
+             image_size: int = typer.Option(112, help="Camera resolution (the tiny model sees 112 px).")):
+    """Pick-and-place where the instruction names the object from another viewpoint; the model decides which.
+
+    \b
+    actial episodes --model-path sft=outputs/demo/sft --model-path untrained=outputs/demo/tiny
+    actial episodes --base-url http://127.0.0.1:8000/v1
+    """
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from .episodes import (EpisodeConfig, answerer_chooser, client_chooser, oracle_chooser, random_chooser,
+                           run_episodes)
+
+    choosers = {}
+    if baselines:
+        choosers.update(oracle=oracle_chooser, random=random_chooser(seed))
+    for item in model_path or []:
+        name, sep, path = str(item).partition("=")
+        name, path = (name, path) if sep else (Path(name).name, name)
+        from training.evaluate import InProcessAnswerer
+
+        try:
+            choosers[name] = answerer_chooser(InProcessAnswerer.from_pretrained(path))
+        except Exception as e:  # a missing or broken checkpoint: say which
+            _fail(f"cannot load {path}: {e}")
+    if base_url:
+        from .client import SpatialClient
+
+        client = SpatialClient(base_url, model=served_model)
+        if not client.healthy():
+            _fail(f"nothing serves at {base_url}; start it with `actial serve CHECKPOINT`")
+        choosers[f"served:{client.resolve_model()}"] = client_chooser(client)
+    if not choosers:
+        _fail("nothing to run: give --model-path or --base-url, or keep --baselines")
+    cfg = EpisodeConfig(episodes=n, seed=seed, videos=videos, image_size=image_size, out=str(out))
+    run_episodes(cfg, choosers)
+    console.print((out / "report.md").read_text())
+    console.print(f"wrote {out / 'report.md'}, {out / 'report.png'}, {out / 'episodes.json'}")
+
+
+@app.command()
 def serve(checkpoint: Path = typer.Argument(..., help="A servable checkpoint directory (from `actial train ...`)."),
           engine: str = typer.Option("vllm", help="vllm (the paper's server; `make vllm` installs the CPU build) "
                                                   "or transformers (`transformers serve`, light)."),

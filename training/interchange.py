@@ -690,7 +690,7 @@ def rotation_to_z(u: np.ndarray) -> np.ndarray:
 def viewpoint_rows_from_views(views: Sequence[View], rng: np.random.Generator,
                               angle_range: tuple[float, float] = (20.0, 100.0),
                               families: Sequence[str] = PAPER_FAMILIES, *, max_pairs: int | None = None,
-                              reasoning: bool = False) -> list[dict]:
+                              reasoning: bool = False, shuffle_options: bool = True) -> list[dict]:
     """Viewpoint questions about every pair of posed views whose horizontal angle lies in ``angle_range``.
 
     Pairs are visited in an order drawn from ``rng`` (and each pair's direction, 1 -> 2, too); each
@@ -724,11 +724,36 @@ def viewpoint_rows_from_views(views: Sequence[View], rng: np.random.Generator,
         v1, v2 = (usable[i], usable[j]) if rng.uniform() < 0.5 else (usable[j], usable[i])
         m = L.relative_motion(v1.pose, v2.pose)
         for fam in families:
-            row = Q.viewpoint_sample(fam, v1, v2, m, slots[fam], reasoning, rng)
+            row = Q.viewpoint_sample(fam, v1, v2, m, slots[fam] if shuffle_options else None, reasoning, rng)
             if row is not None:
                 slots[fam] += 1
                 rows.append(row)
     return rows
+
+
+def write_views_dataset(scenes: dict[str, list[View]], out_dir: str | Path, *,
+                        families: Sequence[str] = PAPER_FAMILIES, angle_range: tuple[float, float] = (20.0, 100.0),
+                        seed: int = 0, max_pairs_per_scene: int | None = None, rows_per_shard: int = 500,
+                        shuffle_options: bool = True, overwrite: bool = False, **generator) -> Path:
+    """Viewpoint questions from posed views grouped by scene (pairs never cross scenes), as a dataset.
+
+    Each row's split is its first view's ``scene.split``: put whole scenes in a test split to hold
+    captures out. Used by the ROS 2 recorder; labels are the data engine's (``viewpoint_rows_from_views``).
+    """
+    rng = np.random.default_rng(seed)
+    with _staged_dir(out_dir, overwrite) as tmp:
+        writer = _ShardWriter(tmp, rows_per_shard, {"source": generator.get("name", "views")})
+        for scene_id in sorted(scenes):
+            for row in viewpoint_rows_from_views(scenes[scene_id], rng, tuple(angle_range), families,
+                                                 max_pairs=max_pairs_per_scene, shuffle_options=shuffle_options):
+                writer.add(row)
+        n_views = sum(len(v) for v in scenes.values())
+        writer.finish(_generator(generator.pop("name", "views"), scenes=len(scenes), views=n_views,
+                                 families=list(families), angle_range=list(angle_range), seed=seed,
+                                 shuffle_options=shuffle_options, **generator),
+                      f"no pair among {n_views} views in {len(scenes)} scenes is {angle_range[0]:g}-{angle_range[1]:g} "
+                      f"degrees apart (record longer, or while the cameras move)")
+    return Path(out_dir)
 
 
 def import_colmap(model_dir: str | Path, images_dir: str | Path, out_dir: str | Path, up="auto",

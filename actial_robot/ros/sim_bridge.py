@@ -8,6 +8,10 @@ Services:
   ~/reset             std_srvs/Trigger               new scene (seed parameter + reset count)
   ~/pick_place        actial_interfaces/PickPlace    scripted pick of an object, place at goal or (x, y)
   ~/describe          std_srvs/Trigger               JSON: objects (labels, positions), target, goal, cameras
+  ~/new_task          std_srvs/Trigger               new scene with a viewpoint-dependent instruction (JSON:
+                                                     question, options, operator camera, ground truth)
+Topic ~/scene (std_msgs/String JSON, reliable + transient local): the current scene's id and objects,
+so a recorder can tell scenes apart.
 Frames keep flowing while the robot moves (the wrist camera included): the controller publishes
 from inside its step loop.
 """
@@ -24,6 +28,8 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from geometry_msgs.msg import PoseStamped
+from rclpy.qos import DurabilityPolicy
+from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from actial_interfaces.srv import PickPlace
@@ -31,6 +37,7 @@ from actial_interfaces.srv import PickPlace
 from .messages import camera_info_msg, image_msg, pose_msg
 
 LATCHED = QoSProfile(depth=1)  # reliable, keep last: late subscribers still get the next one
+SCENE_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)  # late joiners get the current scene
 
 
 class SimBridge(Node):
@@ -52,6 +59,8 @@ class SimBridge(Node):
         self._lock = threading.RLock()  # one PyBullet client: the timer and the services take turns
         self._resets = 0
         self._last_publish = 0.0
+        self.scene_pub = self.create_publisher(String, "~/scene", SCENE_QOS)
+        self.task = None
         self._reset()
         self.pubs = {}
         for name in self.base.rig.names:
@@ -61,14 +70,41 @@ class SimBridge(Node):
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_service(PickPlace, "~/pick_place", self._on_pick_place)
         self.create_service(Trigger, "~/describe", self._on_describe)
+        self.create_service(Trigger, "~/new_task", self._on_new_task)
         rate = float(self.get_parameter("publish_rate_hz").value)
         self.timer = self.create_timer(1.0 / rate, self.publish_frames)
         self.get_logger().info(f"cameras {self.base.rig.names} at {rate:g} Hz, {size} px")
 
     def _reset(self) -> None:
         with self._lock:
-            self.obs, self.info = self.env.reset(seed=int(self.get_parameter("seed").value) + self._resets)
+            seed = int(self.get_parameter("seed").value) + self._resets
+            self.obs, self.info = self.env.reset(seed=seed)
             self._resets += 1
+            self.task = None
+            self.scene_id = f"sim-{seed}"
+            self.scene_pub.publish(String(data=json.dumps({"scene_id": self.scene_id, "objects": [
+                o.label for o in self.base.objects]})))
+
+    def _on_new_task(self, request, response):
+        from ..tasks import make_task
+
+        with self._lock:
+            for _ in range(20):
+                self._reset()
+                self.task = make_task(self.env, np.random.default_rng(self._resets))
+                if self.task is not None:
+                    break
+            if self.task is None:
+                response.success, response.message = False, "no unambiguous instruction in 20 scenes"
+                return response
+            self.base.target = self.task.answer_index
+            self.publish_frames()  # frames of the new scene go out before the caller asks about them
+            t = self.task
+            response.success = True
+            response.message = json.dumps({"scene_id": self.scene_id, "instruction": t.instruction,
+                                           "question": t.question, "options": t.options, "camera": t.camera,
+                                           "robot_camera": "front", "family": t.family, "answer_index": t.answer_index})
+        return response
 
     def publish_frames(self) -> None:
         with self._lock:
