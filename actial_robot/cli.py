@@ -25,6 +25,9 @@ app.add_typer(model_app, name="model")
 train_app = typer.Typer(help="Training: SFT with the hybrid cold start, then GRPO (TRL). Configs: training/configs/*.yaml.",
                         no_args_is_help=True)
 app.add_typer(train_app, name="train")
+ros_app = typer.Typer(help="ROS 2: start the node graph (model server, sim_bridge, spatial_query, recorder).",
+                      no_args_is_help=True)
+app.add_typer(ros_app, name="ros")
 console = Console()
 
 
@@ -377,6 +380,83 @@ def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for
     run_episodes(cfg, choosers)
     console.print((out / "report.md").read_text())
     console.print(f"wrote {out / 'report.md'}, {out / 'report.png'}, {out / 'episodes.json'}")
+
+
+@app.command()
+def loop(out: Path = typer.Option(Path("outputs/demo"), help="Everything goes here; a killed run resumes."),
+         quick: bool = typer.Option(False, help="The smoke version (~5 minutes)."),
+         engine: str = typer.Option("vllm", help="Model server for the episodes: vllm | transformers."),
+         seed: int = typer.Option(0)):
+    """The whole loop: data, SFT, GRPO, evaluation, serving, episodes through ROS 2, recording, retraining.
+
+    Ends with a summary table; the full report is OUT/REPORT.md.
+    """
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from .loop import Loop, LoopConfig
+
+    cfg = (LoopConfig.quick if quick else LoopConfig)(out=str(out), engine=engine, seed=seed)
+    t0 = __import__("time").perf_counter()
+    report = Loop(cfg, echo=console.print).run()
+    console.print(report.read_text())
+    console.print(f"[bold]loop finished in {(__import__('time').perf_counter() - t0) / 60:.1f} min; report: {report}")
+
+
+@ros_app.command("up")
+def ros_up(launch_file: Path = typer.Argument(Path("launch/actial.launch.py"), help="A launch file (data + "
+                                             "generate_launch_description; see launch/actial.launch.py)."),
+           arguments: list[str] = typer.Argument(None, help="NAME:=VALUE launch arguments, e.g. checkpoint:=outputs/demo/grpo"),
+           log_dir: Path = typer.Option(Path("outputs/ros_logs"), help="One log file per process."),
+           dry_run: bool = typer.Option(False, help="Print the commands and exit.")):
+    """Start the graph a launch file describes, as `ros2 launch` would; Ctrl-C stops every process.
+
+    \b
+    actial ros up launch/actial.launch.py checkpoint:=outputs/demo/grpo engine:=transformers
+    """
+    import shlex
+
+    from .ros.graph import load_launch, resolve, up
+
+    overrides = {}
+    for a in arguments or []:
+        name, sep, value = a.partition(":=")
+        if not sep:
+            _fail(f"launch arguments are NAME:=VALUE, got {a!r}")
+        overrides[name] = value
+    try:
+        launch = load_launch(launch_file)
+        commands, args = resolve(launch, overrides)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    if dry_run:
+        for name, cmd in commands:
+            console.print(f"{name}: {shlex.join(cmd)}")
+        return
+    raise typer.Exit(up(launch_file, overrides, log_dir, echo=console.print))
+
+
+@app.command()
+def retrain(checkpoint: Path = typer.Option(..., help="The checkpoint to continue from."),
+            data: Path = typer.Option(..., help="Captured dataset (viewpoint_recorder's save, or any dataset)."),
+            out: Path = typer.Option(Path("outputs/retrained"), help="The new checkpoint (resumes if present)."),
+            steps: int = typer.Option(200, help="SFT steps on the captured train split."),
+            eval_split: str = typer.Option("test", help="Held-out captured split for before/after."),
+            max_eval_samples: int = typer.Option(400), threads: int = typer.Option(None)):
+    """Continue SFT from a checkpoint on views the robot's cameras captured; report before / after."""
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from training.dataset import DatasetError
+    from training.retrain import RetrainConfig, run_retrain
+
+    try:
+        summary = run_retrain(RetrainConfig(checkpoint=str(checkpoint), dataset=str(data), output_dir=str(out),
+                                            eval_split=eval_split, max_steps=steps, max_eval_samples=max_eval_samples,
+                                            threads=threads))
+    except (ValueError, DatasetError, FileNotFoundError) as e:
+        _fail(str(e))
+    console.print((Path(summary["checkpoint"]) / "retrain.md").read_text())
 
 
 @app.command()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from sensor_msgs.msg import Image  # noqa: E402
 
 from actial_interfaces.action import AskSpatial  # noqa: E402
 from actial_interfaces.srv import PickPlace, SpatialQuery  # noqa: E402
+from actial_robot.ros.graph import node_command, start, stop as _stop  # noqa: E402
 from actial_robot.ros.messages import image_msg  # noqa: E402
 from actial_robot.ros.spatial_query import REQUEST_DEPTH  # noqa: E402
 from actial_robot.serve import ModelServer, ServeConfig, free_port  # noqa: E402
@@ -32,20 +32,8 @@ QUESTION = "The camera moved from the first photo to the second. Did it turn lef
 OPTIONS = ["left", "right", "no rotation"]
 
 
-def _node_process(module: str, tmp_path, **params) -> subprocess.Popen:
-    args = [f"{k}:={v}" for k, v in params.items()]
-    cmd = [sys.executable, "-m", f"actial_robot.ros.{module}", "--ros-args"] + sum((["-p", a] for a in args), [])
-    log = open(tmp_path / f"{module}.log", "w")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+def _node_process(executable: str, tmp_path, **params) -> subprocess.Popen:
+    return start(node_command(executable, params), tmp_path / f"{executable}.log", ENV)
 
 
 @pytest.fixture(scope="module")
