@@ -50,8 +50,12 @@ $(ROS_STAMP): $(STAMP) $(wildcard actial_interfaces/*/*) actial_interfaces/CMake
 
 ros: $(ROS_STAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/actial demo --out $(OUT)/demo
+# make demo: the whole loop (data -> SFT -> GRPO -> eval -> vLLM -> ROS 2 episodes -> record -> retrain), ~30 min
+# make demo QUICK=1: the smoke version, ~5 min. A killed run resumes; `make clean` starts over.
+QUICK ?=
+demo: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
+	$(VENV)/bin/actial demo --out $(OUT)/demo --data-pairs 0
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/actial loop --out $(OUT)/demo$(if $(QUICK),-quick) $(if $(QUICK),--quick)
 
 test: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q tests  # torch threads wait passively: 2 shared cores

@@ -137,7 +137,7 @@ class Loop:
             run_episodes(EpisodeConfig(episodes=self.cfg.episodes, seed=1000 + self.cfg.seed, out=str(out / "episodes")),
                          {"oracle": oracle_chooser, "random": random_chooser(self.cfg.seed),
                           "untrained": answerer_chooser(InProcessAnswerer.from_pretrained(tiny)),
-                          "trained (served)": client_chooser(client)})
+                          "trained, served": client_chooser(client)})
             self._ros(server)
 
     def _ros(self, server):
