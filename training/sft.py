@@ -51,6 +51,8 @@ class SFTRunConfig(FromDict):
     gradient_checkpointing: bool = False
     threads: int | None = None  # torch CPU threads (None: torch's default)
     dtype: str | None = None  # None: the preset's (tiny float32, 3b/7b bfloat16)
+    vision_warmup_steps: int = 0  # > 0: first train the vision tower on relative-motion regression (training/warmup.py)
+    vision_warmup_lr: float = 1e-3
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
     eval_split: str = "test"
@@ -110,6 +112,7 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None):
         t0 = None
 
         def _measure(self, state, model):
+            t0 = time.perf_counter()
             was_training = model.training
             model.eval()
             report = evaluate(ecfg, InProcessAnswerer(model, processor))
@@ -117,7 +120,8 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None):
             cell = report.cell(cfg.eval_split, "all")
             state.log_history.append({"step": state.global_step, "eval_accuracy": cell["accuracy"]["value"],
                                       "eval_answer_rate": cell["answer_rate"]["value"],
-                                      "train_seconds": time.perf_counter() - self.t0})
+                                      "train_seconds": time.perf_counter() - self.t0,
+                                      "eval_seconds": time.perf_counter() - t0})
             print(f"step {state.global_step}: held-out accuracy {cell['accuracy']['value']:.3f} "
                   f"({cfg.eval_split}, {cell['n']} questions)", flush=True)
 
@@ -180,6 +184,13 @@ def run_sft(cfg: SFTRunConfig) -> Path:
 
     model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
+    warmup_log = []
+    resuming = any((out / "trainer").glob("checkpoint-*"))
+    if cfg.vision_warmup_steps > 0 and not resuming:  # a resumed run's checkpoint already holds the warmed tower
+        from .warmup import vision_warmup
+
+        warmup_log = vision_warmup(model, processor, cfg.dataset, steps=cfg.vision_warmup_steps,
+                                   batch_size=cfg.batch_size, lr=cfg.vision_warmup_lr, seed=cfg.seed)
     train = to_trl(cfg.dataset, split="train", kind="sft")
     rng = np.random.default_rng(cfg.seed)
     idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
@@ -201,7 +212,8 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     callbacks = [accuracy_callback(cfg, processor, cfg.families)] if cfg.eval_every > 0 else None
     trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor,
                                         callbacks=callbacks)
-    return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train)})
+    return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train),
+                                                                 "vision_warmup_log": warmup_log})
 
 
 def smoke_checkpoint(root: str | Path, steps: int = 40, n_pairs: int = 80) -> tuple[Path, Path]:
