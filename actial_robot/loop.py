@@ -112,7 +112,10 @@ class Loop:
             for style in ("direct", "reasoning"):
                 if name == "untrained" and style == "reasoning":
                     continue
-                rep = evaluate(EvalConfig(data, max_samples=self.cfg.eval_samples, batch_size=32, prompt_style=style,
+                # reasoning prompts measure the format rate: the in-domain split and fewer rows (long answers)
+                rep = evaluate(EvalConfig(data, max_samples=self.cfg.eval_samples if style == "direct"
+                                          else min(self.cfg.eval_samples, 100), batch_size=32, prompt_style=style,
+                                          splits=None if style == "direct" else ["test"],
                                           max_new_tokens=None if style == "direct" else 160),
                                InProcessAnswerer.from_pretrained(path))
                 stage = name if style == "direct" else f"{name}_reasoning"

@@ -53,6 +53,10 @@ class SFTRunConfig(FromDict):
     dtype: str | None = None  # None: the preset's (tiny float32, 3b/7b bfloat16)
     vision_warmup_steps: int = 0  # > 0: first train the vision tower on relative-motion regression (training/warmup.py)
     vision_warmup_lr: float = 1e-3
+    # True: the vision tower (and merger) stay as they are during SFT. After a warm-up, SFT's early
+    # gradients into the tower are noise (the language model ignores the images at first), and Adam's
+    # normalised steps would walk the warmed features away before the language model learns to read them.
+    freeze_vision: bool = False
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
     eval_split: str = "test"
@@ -191,6 +195,10 @@ def run_sft(cfg: SFTRunConfig) -> Path:
 
         warmup_log = vision_warmup(model, processor, cfg.dataset, steps=cfg.vision_warmup_steps,
                                    batch_size=cfg.batch_size, lr=cfg.vision_warmup_lr, seed=cfg.seed)
+    if cfg.freeze_vision:
+        for name, p in model.named_parameters():
+            if ".visual." in f".{name}":
+                p.requires_grad_(False)
     train = to_trl(cfg.dataset, split="train", kind="sft")
     rng = np.random.default_rng(cfg.seed)
     idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
