@@ -54,7 +54,20 @@ def blobs(rng: np.random.Generator, size: int) -> np.ndarray:
     return img
 
 
-GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs}
+def compass(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A hue wheel anchored to the world: the same hue always lies in the same world direction.
+
+    Any single view then shows which way the camera looks (like a compass), where ``hue_wheel``'s random
+    offset only lets two views of one scene be compared. Not in the random pool; ask for it by name.
+    """
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
+    az = (np.arctan2(yy, xx) / (2 * np.pi)) % 1.0
+    cx, cy = rng.uniform(-0.4, 0.4, size=2)
+    rings = 0.5 + 0.5 * np.sign(np.sin(np.hypot(xx - cx, yy - cy) * rng.uniform(12, 24)))
+    return _hsv_to_rgb(az, np.full_like(az, 0.7), 0.55 + 0.35 * rings)
+
+
+GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs, "compass": compass}
 
 
 def make_background(style: str, rng: np.random.Generator, size: int = 256) -> np.ndarray:
@@ -62,5 +75,5 @@ def make_background(style: str, rng: np.random.Generator, size: int = 256) -> np
     if style == "random":
         style = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     if style not in GENERATORS:
-        raise ValueError(f"unknown background {style!r}; choose one of: random, {', '.join(BACKGROUNDS)}")
+        raise ValueError(f"unknown background {style!r}; choose one of: random, {', '.join(GENERATORS)}")
     return GENERATORS[style](rng, size)

@@ -13,7 +13,7 @@ import numpy as np
 import pybullet as p
 
 from . import objects as obj
-from .backgrounds import BACKGROUNDS, make_background
+from .backgrounds import BACKGROUNDS, GENERATORS, make_background
 from .bullet import Simulation
 from .camera import Lighting
 from .robot import Panda
@@ -53,8 +53,8 @@ class SceneConfig:
                 raise ValueError(f"n_objects={self.n_objects} but object_pool has only {len(self.object_pool)} names")
         if self.n_objects > len(obj.PALETTE):
             raise ValueError(f"at most {len(obj.PALETTE)} objects (one colour each), got {self.n_objects}")
-        if self.background != "random" and self.background not in BACKGROUNDS:
-            raise ValueError(f"unknown background {self.background!r}; choose one of: random, {', '.join(BACKGROUNDS)}")
+        if self.background != "random" and self.background not in GENERATORS:
+            raise ValueError(f"unknown background {self.background!r}; choose one of: random, {', '.join(GENERATORS)}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "SceneConfig":

@@ -51,6 +51,34 @@ def test_sft_step_trains_saves_and_resumes(setup):
     assert read_manifest(again)["log_history"][-1]["step"] == 3
 
 
+def test_vision_warmup_frozen_vision_and_accuracy_logging(setup):
+    root, data, tiny = setup
+    from training.warmup import vision_warmup
+
+    model, processor = load_model(tiny)
+    vis = {k: v.clone() for k, v in model.state_dict().items() if "visual" in k}
+    log = vision_warmup(model, processor, data, steps=4, batch_size=4, log_every=2, echo=lambda *_: None)
+    assert [e["warmup_step"] for e in log] == [2, 4] and all(np.isfinite(e["warmup_loss"]) for e in log)
+    after = model.state_dict()
+    assert any(not torch.equal(vis[k], after[k]) for k in vis)  # the warm-up trains the vision tower ...
+    lm = [k for k in after if "language_model" in k]
+    base = load_model(tiny)[0].state_dict()
+    assert all(torch.equal(base[k], after[k]) for k in lm)  # ... and nothing else
+    # SFT after a warm-up with the tower frozen: vision weights equal the warmed ones, held-out accuracy logged
+    out = root / "sft-frozen"
+    ckpt = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(out), max_steps=2, batch_size=4,
+                                learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=10, threads=1,
+                                vision_warmup_steps=2, freeze_vision=True, eval_every=2, eval_samples=8,
+                                eval_split="train"))
+    m = read_manifest(ckpt)
+    assert len(m["vision_warmup_log"]) == 1
+    evals = [h for h in m["log_history"] if "eval_accuracy" in h]
+    assert [h["step"] for h in evals] == [0, 2] and all(0.0 <= h["eval_accuracy"] <= 1.0 for h in evals)
+    trained = _weights(ckpt)
+    assert any(not torch.equal(base[k], trained[k]) for k in vis)  # warmed ...
+    assert any(not torch.equal(base[k], trained[k]) for k in lm)  # ... and SFT moved the language model
+
+
 def test_checkpoint_reloads_with_identical_logits(setup):
     root, data, tiny = setup
     ckpt = root / "sft"

@@ -64,6 +64,7 @@ class GeneratorConfig(FromDict):
                                                   "test_backgrounds": 0.05})
     heldout_objects: list = field(default_factory=lambda: ["teddy", "mug"] + [f"random_{i:03d}" for i in range(900, 1000)])
     heldout_backgrounds: list = field(default_factory=lambda: ["blobs"])
+    train_backgrounds: list | None = None  # None: every random-pool style not held out; or e.g. ["compass"]
     rows_per_shard: int = 500
     # False: options keep a fixed order per family (A. left, B. right, C. no movement), so the letter
     # follows from the answer. A model trained from scratch (the tiny preset) learns that in minutes but
@@ -85,6 +86,12 @@ class GeneratorConfig(FromDict):
         lo, hi = self.angle_range
         if not 0 < lo < hi <= 180:
             raise ValueError(f"angle_range must satisfy 0 < low < high <= 180, got {self.angle_range}")
+        from sim_envs.backgrounds import GENERATORS
+
+        unknown_bg = set(self.train_backgrounds or []) | set(self.heldout_backgrounds)
+        unknown_bg -= set(GENERATORS)
+        if unknown_bg:
+            raise ValueError(f"unknown backgrounds {sorted(unknown_bg)}; known: {', '.join(GENERATORS)}")
         bad = set(self.splits) - {"train", "test", "test_objects", "test_backgrounds"}
         if bad:
             raise ValueError(f"unknown splits {sorted(bad)}")
@@ -135,8 +142,8 @@ class SceneSource:
         self.pool_heldout = [n for n in pool if n in held] or self.pool_train
         from sim_envs.backgrounds import BACKGROUNDS
 
-        self.bg_train = [b for b in BACKGROUNDS if b not in cfg.heldout_backgrounds]
-        self.bg_heldout = [b for b in BACKGROUNDS if b in cfg.heldout_backgrounds] or self.bg_train
+        self.bg_train = list(cfg.train_backgrounds or [b for b in BACKGROUNDS if b not in cfg.heldout_backgrounds])
+        self.bg_heldout = [b for b in cfg.heldout_backgrounds if b not in self.bg_train] or self.bg_train
 
     def close(self):
         self.env.close()

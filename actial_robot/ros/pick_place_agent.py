@@ -84,16 +84,9 @@ class PickPlaceAgent(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = PickPlaceAgent()
-    try:
-        node.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    from .spin import run_node
 
+    run_node(PickPlaceAgent, task=lambda node: node.run(), args=args)
 
 if __name__ == "__main__":
     main()

@@ -23,7 +23,6 @@ import threading
 import time
 
 import numpy as np
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -171,20 +170,9 @@ class SimBridge(Node):
 
 
 def main(args=None) -> None:
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from .spin import run_node
 
-    rclpy.init(args=args)
-    node = SimBridge()
-    executor = MultiThreadedExecutor(num_threads=3)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-
+    run_node(SimBridge, threads=3, args=args)  # frames keep flowing while a pick-and-place service runs
 
 if __name__ == "__main__":
     main()

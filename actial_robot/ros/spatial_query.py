@@ -18,7 +18,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
@@ -181,21 +180,10 @@ class SpatialQueryNode(Node):
 
 
 def main(args=None) -> None:
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from .spin import run_node
 
-    rclpy.init(args=args)
-    node = SpatialQueryNode()
-    # threads: every admitted question, plus one more for frames and the rejects
-    executor = MultiThreadedExecutor(num_threads=node.queue_size + 4)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-
+    # threads: every admitted question, plus some for frames and the rejects
+    run_node(SpatialQueryNode, threads=lambda node: node.queue_size + 4, args=args)
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import threading
 
-import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
@@ -145,18 +144,9 @@ class ViewpointRecorder(Node):
 
 
 def main(args=None) -> None:
-    from rclpy.executors import ExternalShutdownException
+    from .spin import run_node
 
-    rclpy.init(args=args)
-    node = ViewpointRecorder()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-
+    run_node(ViewpointRecorder, args=args)
 
 if __name__ == "__main__":
     main()
