@@ -125,6 +125,16 @@ def test_another_job_in_the_same_directory_is_refused(small, tmp_path):
         generate(GeneratorConfig(**{**SMALL, "seed": 1}), copy, show_progress=False)
 
 
+def test_fixed_option_order(tmp_path):
+    rows = build_shard(GeneratorConfig(**{**SMALL, "n_pairs": 30, "rows_per_shard": 30, "shuffle_options": False}), 0)
+    from training.questions import OPTIONS
+
+    for r in rows:
+        if r["family"] in OPTIONS:
+            assert list(r["options"]) == OPTIONS[r["family"]]  # canonical order: the letter follows from the answer
+            assert r["options"]["ABCDEF".index(r["answer"])] == r["answer_text"]
+
+
 def test_reasoning_share_and_format(tmp_path):
     cfg = GeneratorConfig(**{**SMALL, "n_pairs": 40, "rows_per_shard": 40, "reasoning_share": 0.5})
     rows = build_shard(cfg, 0)
@@ -134,8 +144,8 @@ def test_reasoning_share_and_format(tmp_path):
         assert r["response"].startswith("<think>") and r["response"].count("<answer>") == 1
         assert f"<answer>{r['answer']}</answer>" in r["response"]
     for r in rows:
-        if r["prompt_style"] == "direct":
-            assert r["response"] == f"<answer>{r['answer']}</answer>"
+        if r["prompt_style"] == "direct":  # the option's text, then its letter
+            assert r["response"] == f"<think>{r['answer_text']}</think><answer>{r['answer']}</answer>"
 
 
 def test_pick_place_source(tmp_path):

@@ -201,5 +201,5 @@ def test_endpoint_that_is_down_raises_endpoint_error_quickly(dataset_dir, table)
     with pytest.raises(E.EndpointError, match=f"127.0.0.1:{port}") as err:
         E.evaluate(E.EvalConfig(dataset_dir, max_samples=2, bootstrap=10), ans)
     assert time.perf_counter() - t0 < 3.0
-    assert "start the server" in str(err.value)
+    assert "start one with `actial serve" in str(err.value)  # says what to do
     ans.close()

@@ -191,7 +191,7 @@ def test_import_sat_directory(tmp_path):
     r0, r1, r2 = rows
     assert r0["images"] == [_png(10), _png(11)] and r1["images"] == [_png(12)] and r2["images"] == [_png(13)]
     assert (r0["options"], r0["answer"], r0["answer_text"], r0["response"]) == (["yes", "no"], "B", "no",
-                                                                                 "<answer>B</answer>")
+                                                                                 "<think>no</think><answer>B</answer>")
     assert (r1["answer"], r1["answer_text"]) == ("C", "the ball") and r1["options"] == ["the mug", "the box", "the ball"]
     assert r2["answer"] == "A"
     for r in rows:
