@@ -198,6 +198,14 @@ def test_build_is_seeded(tmp_path, dataset_dir, tiny_dir):
     assert (tiny_dir / "tokenizer.json").read_text() == (again / "tokenizer.json").read_text()
 
 
+def test_size_overrides_reach_the_config(tmp_path, dataset_dir):
+    out = P.build_tiny(tmp_path / "theta", P.dataset_texts(dataset_dir), rope_theta=20.0)
+    text = json.loads((out / "config.json").read_text())["text_config"]
+    assert text["rope_parameters"]["rope_theta"] == 20.0
+    with pytest.raises(P.PresetError, match="unknown tiny model sizes"):
+        P.build_tiny(tmp_path / "bad", P.dataset_texts(dataset_dir), rope_thetaa=20.0)
+
+
 # -- LoRA --------------------------------------------------------------------------------------------
 def test_lora_on_the_language_model_only_and_merge(tiny_dir, rows):
     model, processor = P.load_model(tiny_dir, "tiny", lora=True, lora_r=4, lora_alpha=8, lora_dropout=0.0)

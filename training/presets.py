@@ -101,7 +101,7 @@ PRESETS: dict[str, Preset] = {
 TINY_SIZES = dict(
     hidden_size=192, num_hidden_layers=3, num_attention_heads=3, num_key_value_heads=1, intermediate_size=384,
     vision_hidden_size=128, vision_depth=3, vision_num_heads=2, vision_intermediate_size=192,
-    max_position_embeddings=4096, tie_word_embeddings=True,
+    max_position_embeddings=4096, tie_word_embeddings=True, rope_theta=1000000.0,
 )
 
 
@@ -203,7 +203,7 @@ def _tiny_config(tokenizer, sizes: dict):
         num_hidden_layers=sizes["num_hidden_layers"], num_attention_heads=sizes["num_attention_heads"],
         num_key_value_heads=sizes["num_key_value_heads"], max_position_embeddings=sizes["max_position_embeddings"],
         max_window_layers=sizes["num_hidden_layers"], use_sliding_window=False, rms_norm_eps=1e-6,
-        rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": mrope},
+        rope_parameters={"rope_type": "default", "rope_theta": float(sizes["rope_theta"]), "mrope_section": mrope},
         bos_token_id=ids["bos"], eos_token_id=ids["eos"], pad_token_id=ids["pad"],
         tie_word_embeddings=sizes["tie_word_embeddings"],
     )
