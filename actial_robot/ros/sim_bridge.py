@@ -23,11 +23,10 @@ import threading
 import time
 
 import numpy as np
-from rclpy.node import Node
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
 from geometry_msgs.msg import PoseStamped
-from rclpy.qos import DurabilityPolicy
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
