@@ -183,6 +183,23 @@ def test_brightness_sanity_dataset(setup, tmp_path):
         assert row["answer_text"] == brighter and row["options"][ord(row["answer"]) - 65] == brighter
 
 
+def test_position_sanity_dataset(tmp_path):
+    from training.dataset import read_table
+    from training.sanity import position_dataset
+    from training.views import decode_image
+
+    out = position_dataset(tmp_path / "pos", n=40, rows_per_shard=20)
+    rows = read_table(out, columns=["images", "options", "answer", "answer_text", "response", "meta"]).to_pylist()
+    assert len(rows) == 40 and {r["answer_text"] for r in rows} == {"left", "right"}
+    for r in rows:
+        img = decode_image(r["images"][0])
+        red = (img[:, :, 0] > 180) & (img[:, :, 1] < 80) & (img[:, :, 2] < 80)
+        xs = np.nonzero(red)[1]
+        side = "left" if xs.mean() < img.shape[1] / 2 else "right"  # the pixels agree with the label
+        assert side == r["answer_text"] and r["options"][["A", "B"].index(r["answer"])] == side
+        assert r["response"] == f"<think>{side}</think><answer>{r['answer']}</answer>"
+
+
 def test_brightness_with_fixed_option_order(setup, tmp_path):
     from training.dataset import read_table
     from training.sanity import brightness_dataset

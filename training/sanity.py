@@ -60,10 +60,47 @@ def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, facto
     return out
 
 
+POSITION_QUESTION = "Is the red square in the left half or the right half of the first photo?"
+
+
+def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
+                     rows_per_shard: int = 1000) -> Path:
+    """``n`` rows asking on which side of the first photo a red square is (fixed options: left, right).
+
+    Viewpoint questions need *where* things are in an image; brightness does not. A model that learns
+    brightness but not this cannot see positions (e.g. its position encoding cannot tell columns apart).
+    """
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, shards = [], []
+    for i in range(n):
+        imgs = [rng.integers(40, 200, (size, size, 3), dtype=np.uint8) for _ in range(2)]
+        side = int(rng.integers(2))
+        s = size // 6
+        x = int(rng.integers(0, size // 2 - s)) + side * (size // 2)
+        y = int(rng.integers(0, size - s))
+        imgs[0][y:y + s, x:x + s] = (230, 20, 20)
+        correct = ["left", "right"][side]
+        row = empty_row()
+        row.update(id=f"position-{seed}-{i}", family="position", split="test" if rng.uniform() < test_share else "train",
+                   source="sanity", images=[encode_image(im) for im in imgs], question=POSITION_QUESTION,
+                   options=["left", "right"], answer="AB"[side], answer_text=correct,
+                   response=response("AB"[side], correct), meta=json.dumps({"x": x, "y": y}))
+        rows.append(row)
+        if len(rows) == rows_per_shard:
+            shards.append(_flush(rows, out, len(shards)))
+            rows = []
+    if rows:
+        shards.append(_flush(rows, out, len(shards)))
+    write_manifest(out, {"name": "sanity-position", "n": n, "size": size, "seed": seed}, shards)
+    return out
+
+
 def _flush(rows: list[dict], out: Path, index: int) -> dict:
     name = shard_name(index)
     digest = write_shard_atomic(rows_to_table(rows), out / name)
     return {"file": name, "rows": len(rows), "sha256": digest}
 
 
-__all__ = ["brightness_dataset"]
+__all__ = ["brightness_dataset", "position_dataset"]
