@@ -141,7 +141,7 @@ def run_episodes(cfg: EpisodeConfig, choosers: dict[str, Chooser], progress: boo
                 task_bar = bar.add_task(f"episodes: {name}", total=cfg.episodes)
                 rows = []
                 for i in range(cfg.episodes):
-                    slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+                    slug = "_".join("".join(c if c.isalnum() else " " for c in name).split())
                     video = out / f"{slug}_episode{i:03d}.gif" if i < cfg.videos else None
                     rows.append(run_episode(env, cfg.seed + i, chooser, cfg, video))
                     bar.advance(task_bar)
