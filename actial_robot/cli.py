@@ -392,15 +392,16 @@ def loop(out: Path = typer.Option(Path("outputs/demo"), help="Everything goes he
     Ends with a summary table; the full report is OUT/REPORT.md.
     """
     import os
+    import time
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .loop import Loop, LoopConfig
 
     cfg = (LoopConfig.quick if quick else LoopConfig)(out=str(out), engine=engine, seed=seed)
-    t0 = __import__("time").perf_counter()
+    t0 = time.perf_counter()
     report = Loop(cfg, echo=console.print).run()
     console.print(report.read_text())
-    console.print(f"[bold]loop finished in {(__import__('time').perf_counter() - t0) / 60:.1f} min; report: {report}")
+    console.print(f"[bold]loop finished in {(time.perf_counter() - t0) / 60:.1f} min; report: {report}")
 
 
 @ros_app.command("up")

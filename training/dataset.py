@@ -226,3 +226,39 @@ def manifest_hash(directory: str | Path) -> str:
 
 def format_options(options: list[str]) -> str:
     return "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
+
+
+class ShardWriter:
+    """Collects rows and writes full shards as they fill, so memory holds one shard at most."""
+
+    def __init__(self, directory: str | Path, rows_per_shard: int, metadata: dict):
+        if rows_per_shard < 1:
+            raise ValueError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
+        self.directory, self.rows_per_shard, self.metadata = Path(directory), rows_per_shard, metadata
+        self.rows: list[dict] = []
+        self.shards: list[dict] = []
+        self.written = 0  # rows in finished shards
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.rows_per_shard:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        index = len(self.shards)
+        path = self.directory / shard_name(index)
+        digest = write_shard_atomic(rows_to_table(self.rows), path, {**self.metadata, "shard": index})
+        self.shards.append({"file": path.name, "rows": len(self.rows), "sha256": digest})
+        self.written += len(self.rows)
+        self.rows = []
+
+    def __len__(self) -> int:
+        return self.written + len(self.rows)
+
+    def finish(self, generator: dict, empty_message: str) -> dict:
+        self.flush()
+        if not self.shards:
+            raise DatasetError(empty_message)
+        return write_manifest(self.directory, generator, self.shards)

@@ -33,8 +33,7 @@ import pyarrow.parquet as pq
 
 from . import labels as L
 from . import questions as Q
-from .dataset import (LETTERS, DatasetError, empty_row, iter_rows, load_manifest, manifest_hash, rows_to_table,
-                      shard_name, write_manifest, write_shard_atomic)
+from .dataset import LETTERS, DatasetError, ShardWriter, empty_row, iter_rows, load_manifest, manifest_hash
 from .questions import PAPER_FAMILIES, prompt_text
 from .views import SceneInfo, View, decode_image, encode_image
 
@@ -142,37 +141,6 @@ def _staged_dir(out_dir: str | Path, overwrite: bool) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-class _ShardWriter:
-    """Collects rows and writes full shards as they fill, so memory holds one shard at most."""
-
-    def __init__(self, directory: Path, rows_per_shard: int, metadata: dict):
-        if rows_per_shard < 1:
-            raise ValueError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
-        self.directory, self.rows_per_shard, self.metadata = directory, rows_per_shard, metadata
-        self.rows: list[dict] = []
-        self.shards: list[dict] = []
-
-    def add(self, row: dict) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.rows_per_shard:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        index = len(self.shards)
-        path = self.directory / shard_name(index)
-        digest = write_shard_atomic(rows_to_table(self.rows), path, {**self.metadata, "shard": index})
-        self.shards.append({"file": path.name, "rows": len(self.rows), "sha256": digest})
-        self.rows = []
-
-    def finish(self, generator: dict, empty_message: str) -> dict:
-        self.flush()
-        if not self.shards:
-            raise DatasetError(empty_message)
-        return write_manifest(self.directory, generator, self.shards)
 
 
 def _generator(name: str, **extra) -> dict:
@@ -410,7 +378,7 @@ def import_sharegpt(json_path: str | Path, out_dir: str | Path, *, rows_per_shar
     json_path = Path(json_path)
     base = json_path.parent
     with _staged_dir(out_dir, overwrite) as tmp:
-        writer = _ShardWriter(tmp, rows_per_shard, {"source": "import-sharegpt"})
+        writer = ShardWriter(tmp, rows_per_shard, {"source": "import-sharegpt"})
         for i, rec in enumerate(_load_records(json_path)):
             writer.add(_sharegpt_row(rec, i, base, json_path))
         writer.finish(_generator("import-sharegpt", **{"from": str(json_path)}), f"{json_path} holds no records")
@@ -452,7 +420,7 @@ def import_sat(parquet_path_or_dir: str | Path, out_dir: str | Path, split: str 
             raise DatasetError(f"{file} lacks SAT columns {missing}; columns found: {names}; SAT parquet needs "
                                f"{list(SAT_COLUMNS)}")
     with _staged_dir(out_dir, overwrite) as tmp:
-        writer = _ShardWriter(tmp, rows_per_shard, {"source": "import-sat"})
+        writer = ShardWriter(tmp, rows_per_shard, {"source": "import-sat"})
         for file in files:
             index = 0
             for batch in pq.ParquetFile(file).iter_batches(batch_size=64):
@@ -742,7 +710,7 @@ def write_views_dataset(scenes: dict[str, list[View]], out_dir: str | Path, *,
     """
     rng = np.random.default_rng(seed)
     with _staged_dir(out_dir, overwrite) as tmp:
-        writer = _ShardWriter(tmp, rows_per_shard, {"source": generator.get("name", "views")})
+        writer = ShardWriter(tmp, rows_per_shard, {"source": generator.get("name", "views")})
         for scene_id in sorted(scenes):
             for row in viewpoint_rows_from_views(scenes[scene_id], rng, tuple(angle_range), families,
                                                  max_pairs=max_pairs_per_scene, shuffle_options=shuffle_options):
@@ -839,7 +807,7 @@ def import_colmap(model_dir: str | Path, images_dir: str | Path, out_dir: str | 
     rng = np.random.default_rng(cfg.seed)
     rows = viewpoint_rows_from_views(views, rng, tuple(cfg.angle_range), families, max_pairs=max_pairs)
     with _staged_dir(out_dir, overwrite) as tmp:
-        writer = _ShardWriter(tmp, cfg.rows_per_shard, {"source": "import-colmap"})
+        writer = ShardWriter(tmp, cfg.rows_per_shard, {"source": "import-colmap"})
         for row in rows:
             writer.add(row)
         writer.finish(_generator("import-colmap", **{"from": str(model_dir)}, images_dir=str(images_dir),

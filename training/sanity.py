@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import empty_row, iter_rows, rows_to_table, shard_name, write_manifest, write_shard_atomic
+from .dataset import ShardWriter, empty_row, iter_rows, write_manifest
 from .questions import arrange, response
 from .views import decode_image, encode_image
 
@@ -28,11 +28,10 @@ def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, facto
     separates "can it see?" from "can it find its answer's letter in a shuffled list?".
     """
     rng = np.random.default_rng(seed)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows, shards, slot = [], [], 0
+    writer = _writer(out, rows_per_shard, "sanity-brightness")
+    slot = 0
     for src in iter_rows(source, columns=["id", "images", "poses", "intrinsics", "scene_id"]):
-        if len(rows) + sum(s["rows"] for s in shards) >= n:
+        if len(writer) >= n:
             break
         imgs = [decode_image(b) for b in src["images"][:2]]
         dark = int(rng.integers(2))
@@ -49,15 +48,8 @@ def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, facto
                    source="sanity", images=[encode_image(im) for im in imgs], question=QUESTION, options=options,
                    answer=letter, answer_text=correct, response=response(letter, correct), poses=src["poses"],
                    intrinsics=src["intrinsics"], scene_id=src["scene_id"], meta=json.dumps({"darkened": dark, "factor": factor}))
-        rows.append(row)
-        if len(rows) == rows_per_shard:
-            shards.append(_flush(rows, out, len(shards)))
-            rows = []
-    if rows:
-        shards.append(_flush(rows, out, len(shards)))
-    write_manifest(out, {"name": "sanity-brightness", "source": str(source), "n": n, "factor": factor, "seed": seed},
-                   shards)
-    return out
+        writer.add(row)
+    return _finish(writer, {"name": "sanity-brightness", "source": str(source), "n": n, "factor": factor, "seed": seed})
 
 
 POSITION_QUESTION = "Is the red square in the left half or the right half of the first photo?"
@@ -71,9 +63,7 @@ def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     brightness but not this cannot see positions (e.g. its position encoding cannot tell columns apart).
     """
     rng = np.random.default_rng(seed)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows, shards = [], []
+    writer = _writer(out, rows_per_shard, "sanity-position")
     for i in range(n):
         imgs = [rng.integers(40, 200, (size, size, 3), dtype=np.uint8) for _ in range(2)]
         side = int(rng.integers(2))
@@ -87,20 +77,19 @@ def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
                    source="sanity", images=[encode_image(im) for im in imgs], question=POSITION_QUESTION,
                    options=["left", "right"], answer="AB"[side], answer_text=correct,
                    response=response("AB"[side], correct), meta=json.dumps({"x": x, "y": y}))
-        rows.append(row)
-        if len(rows) == rows_per_shard:
-            shards.append(_flush(rows, out, len(shards)))
-            rows = []
-    if rows:
-        shards.append(_flush(rows, out, len(shards)))
-    write_manifest(out, {"name": "sanity-position", "n": n, "size": size, "seed": seed}, shards)
-    return out
+        writer.add(row)
+    return _finish(writer, {"name": "sanity-position", "n": n, "size": size, "seed": seed})
 
 
-def _flush(rows: list[dict], out: Path, index: int) -> dict:
-    name = shard_name(index)
-    digest = write_shard_atomic(rows_to_table(rows), out / name)
-    return {"file": name, "rows": len(rows), "sha256": digest}
+def _writer(out: str | Path, rows_per_shard: int, name: str) -> ShardWriter:
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return ShardWriter(out, rows_per_shard, {"source": name})
+
+
+def _finish(writer: ShardWriter, generator: dict) -> Path:
+    writer.flush()
+    write_manifest(writer.directory, generator, writer.shards)  # an empty request gives an empty dataset
+    return writer.directory
 
 
 __all__ = ["brightness_dataset", "position_dataset"]

@@ -163,12 +163,17 @@ def load_for_training(cfg) -> tuple:
     return model, processor, lora
 
 
+def _resumable(out: Path) -> bool:
+    """Whether a run in ``out`` left a Trainer checkpoint to resume from."""
+    return any((out / "trainer").glob("checkpoint-*"))
+
+
 def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict) -> Path:
     """Train (resuming from the last Trainer checkpoint in the output directory), merge LoRA, save a checkpoint."""
     import torch
 
     out = Path(cfg.output_dir)
-    resume = any((out / "trainer").glob("checkpoint-*"))
+    resume = _resumable(out)
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = time.perf_counter() - t0
@@ -189,8 +194,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
     warmup_log = []
-    resuming = any((out / "trainer").glob("checkpoint-*"))
-    if cfg.vision_warmup_steps > 0 and not resuming:  # a resumed run's checkpoint already holds the warmed tower
+    if cfg.vision_warmup_steps > 0 and not _resumable(out):  # a resumed run's checkpoint already holds the warmed tower
         from .warmup import vision_warmup
 
         warmup_log = vision_warmup(model, processor, cfg.dataset, steps=cfg.vision_warmup_steps,
