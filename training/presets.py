@@ -102,6 +102,7 @@ TINY_SIZES = dict(
     hidden_size=192, num_hidden_layers=3, num_attention_heads=3, num_key_value_heads=1, intermediate_size=384,
     vision_hidden_size=128, vision_depth=3, vision_num_heads=2, vision_intermediate_size=192,
     max_position_embeddings=4096, tie_word_embeddings=True, rope_theta=1000000.0,
+    mrope_section=None,  # None: Qwen's [16, 24, 24] scaled to head_dim (see _tiny_config)
 )
 
 
@@ -193,7 +194,9 @@ def _tiny_config(tokenizer, sizes: dict):
     half = head_dim // 2
     t = half // 4
     h = (half - t) // 2
-    mrope = [t, h, half - t - h]
+    mrope = list(sizes.get("mrope_section") or [t, h, half - t - h])
+    if len(mrope) != 3 or sum(mrope) != half or min(mrope) < 1:
+        raise PresetError(f"mrope_section must be 3 positive ints summing to head_dim / 2 = {half}, got {mrope}")
     ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in
            [("pad", ENDOFTEXT), ("eos", IM_END), ("bos", ENDOFTEXT), ("image", IMAGE_PAD), ("video", VIDEO_PAD),
             ("vstart", VISION_START), ("vend", VISION_END)]}
