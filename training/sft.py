@@ -87,6 +87,17 @@ def hybrid_indices(styles: list[str], families: list[str], reasoning_ratio: floa
     return mix[:limit] if limit else mix
 
 
+def length_keys(styles: list[str]) -> list[int]:
+    """The sort key for Trainer's length-grouped sampler: 2 for chain-of-thought rows, 1 for direct ones.
+
+    Batches pad to their longest row and chain-of-thought rows are ~2x longer, so grouping them roughly
+    halves the tokens. The key must be this coarse: the sampler sorts each mega-batch by it, and exact
+    text lengths sort by answer ("left" is shorter than "right"), which made every batch one answer and
+    kept the model at the answer prior (README, Training). Equal keys keep their random order (stable sort).
+    """
+    return [2 if s == "reasoning" else 1 for s in styles]
+
+
 def _length_aware(trainer_cls):
     """SFTTrainer prunes columns it does not know, "length" included; keep it for the length-grouped sampler."""
 
@@ -208,10 +219,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
                          set(cfg.families) if cfg.families else None, cfg.max_train_samples)
     train = train.select(idx)
-    # Batches pad to their longest row: the 10% chain-of-thought rows are ~2x longer than direct ones,
-    # so batching rows of similar length (Trainer's LengthGroupedSampler) roughly halves the tokens.
-    train = train.add_column("length", [sum(len(p["text"] or "") for m in msgs for p in m["content"])
-                                        for msgs in train["messages"]])
+    train = train.add_column("length", length_keys(train["prompt_style"]))
     args = SFTConfig(
         output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
