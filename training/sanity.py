@@ -81,6 +81,33 @@ def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     return _finish(writer, {"name": "sanity-position", "n": n, "size": size, "seed": seed})
 
 
+TEXT_QUESTION = "The red square is in the {side} half. Is the red square in the left half or the right half?"
+
+
+def text_answer_dataset(out: str | Path, n: int = 2000, size: int = 112, seed: int = 0, test_share: float = 0.1,
+                        rows_per_shard: int = 1000) -> Path:
+    """``n`` rows whose question states its own answer (fixed options: left, right); the photos are noise.
+
+    The first check when a model stays at the answer prior: copying a word from the prompt needs no
+    vision at all, and the tiny model learns it in ~100 steps. If it does not, the training plumbing is
+    broken (masks, labels, batching) before anything about images is. It caught batches sorted by
+    answer (sft.length_keys).
+    """
+    rng = np.random.default_rng(seed)
+    writer = _writer(out, rows_per_shard, "sanity-text-answer")
+    for i in range(n):
+        side = int(rng.integers(2))
+        correct = ["left", "right"][side]
+        row = empty_row()
+        row.update(id=f"text-{seed}-{i}", family="text_answer", split="test" if rng.uniform() < test_share else "train",
+                   source="sanity", images=[encode_image(rng.integers(40, 200, (size, size, 3), dtype=np.uint8))
+                                            for _ in range(2)],
+                   question=TEXT_QUESTION.format(side=correct), options=["left", "right"], answer="AB"[side],
+                   answer_text=correct, response=response("AB"[side], correct), meta="{}")
+        writer.add(row)
+    return _finish(writer, {"name": "sanity-text-answer", "n": n, "seed": seed})
+
+
 def _writer(out: str | Path, rows_per_shard: int, name: str) -> ShardWriter:
     Path(out).mkdir(parents=True, exist_ok=True)
     return ShardWriter(out, rows_per_shard, {"source": name})
@@ -92,4 +119,4 @@ def _finish(writer: ShardWriter, generator: dict) -> Path:
     return writer.directory
 
 
-__all__ = ["brightness_dataset", "position_dataset"]
+__all__ = ["brightness_dataset", "position_dataset", "text_answer_dataset"]
