@@ -3,7 +3,7 @@
     .venv/bin/python bench/train.py                                   # generates its data (~1 min), ~20 min
     .venv/bin/python bench/train.py --data outputs/demo/data --sft-steps 900
 
-SFT runs the measured config (training/configs/sft_tiny.yaml, with the vision warm-up) and logs
+SFT runs the measured config (training/configs/sft_tiny.yaml) and logs
 held-out accuracy on 300 in-domain questions every 100 steps; "time to 95%" is the training time
 (warm-up included) at the first evaluation at or above 95%, or "not reached". GRPO then runs a few
 steps from the SFT checkpoint (grpo_tiny.yaml). Evaluation time is not counted as training time.

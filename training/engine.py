@@ -67,8 +67,8 @@ class GeneratorConfig(FromDict):
     train_backgrounds: list | None = None  # None: every random-pool style not held out; or e.g. ["compass"]
     rows_per_shard: int = 500
     # False: options keep a fixed order per family (A. left, B. right, C. no movement), so the letter
-    # follows from the answer. A model trained from scratch (the tiny preset) learns that in minutes but
-    # does not learn to look its answer up in a shuffled list (README, Training); pretrained VLMs do.
+    # follows from the answer: one thing less for a model trained from scratch (the tiny preset) to learn
+    # in a CPU budget. Pretrained VLMs are trained and evaluated on shuffled options.
     shuffle_options: bool = True
     reuse_views: bool = True  # False: render two fresh views per pair (the naive way, for benchmarks)
     teacher: dict | None = None  # {"base_url": ..., "model": ...}: an OpenAI-compatible model rewrites reasoning

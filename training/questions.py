@@ -51,8 +51,8 @@ OPTIONS = {
     "ego_rotation": ["left", "right", "no rotation"],
     "angle_bin": L.angle_bin_options(),
 }
-# Direct answers name the answer before its letter: a small model trained from scratch learns "see,
-# then say" quickly but not "see, then find my answer's letter in a shuffled list" (README, Training).
+# Direct answers name the answer before its letter: the letter then follows from text the model has
+# just written, and every direct answer carries the <think>/<answer> format GRPO rewards.
 DIRECT_INSTRUCTION = "Name the answer inside <think></think>, then give the option's letter inside <answer></answer>."
 REASONING_INSTRUCTION = ("First think step by step inside <think></think>, then give the option's letter inside "
                          "<answer></answer>.")

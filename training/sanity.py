@@ -1,9 +1,10 @@
 """Sanity datasets: questions any working vision pipeline learns fast.
 
-When a from-scratch model stays at the image-blind level, first check that the pipeline can learn
-*anything* from pixels (issue #4): "which photo is brighter?" over the data engine's own image pairs,
-one of them darkened. If this does not go well above 50%, the problem is in the plumbing (images,
-masks, tokens), not in the viewpoint task.
+When a from-scratch model stays at the image-blind level, check the pipeline before the model (issue #4),
+from the easiest question up: an answer stated in the question (``text_answer_dataset``: text only),
+"which photo is brighter?" (``brightness_dataset``: pixels, globally), "is the red square in the left
+or right half?" (``position_dataset``: where things are in an image). Any of them staying near 50% points
+at the plumbing (batches, masks, tokens, images), not at the viewpoint task.
 """
 
 from __future__ import annotations

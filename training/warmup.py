@@ -2,7 +2,7 @@
 
 A pretrained Qwen2.5-VL starts SFT with a vision tower that already sees; the tiny preset's is
 random. SFT alone then has to grow the visual features and the language model's use of them at
-once, through the answer tokens only, and it stalls at the image-blind level (README, Training).
+once, through the answer tokens only, which takes many steps (README, Training).
 The warm-up trains the vision tower (and its merger) on the training split's own image pairs to
 regress the relative motion between the two views — sin and cos of the yaw change and the
 sideways move — with a small head that is thrown away afterwards. It uses the same poses the
