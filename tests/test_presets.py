@@ -204,6 +204,12 @@ def test_size_overrides_reach_the_config(tmp_path, dataset_dir):
     assert text["rope_parameters"]["rope_theta"] == 20.0
     with pytest.raises(P.PresetError, match="unknown tiny model sizes"):
         P.build_tiny(tmp_path / "bad", P.dataset_texts(dataset_dir), rope_thetaa=20.0)
+    # M-RoPE sections: Qwen's [16, 24, 24] scaled to head_dim 64 by default; any split of the 32 frequencies
+    assert text["rope_parameters"]["mrope_section"] == [8, 12, 12]
+    out = P.build_tiny(tmp_path / "sections", P.dataset_texts(dataset_dir), mrope_section=[2, 6, 24])
+    assert json.loads((out / "config.json").read_text())["text_config"]["rope_parameters"]["mrope_section"] == [2, 6, 24]
+    with pytest.raises(P.PresetError, match="summing to head_dim / 2 = 32"):
+        P.build_tiny(tmp_path / "bad2", P.dataset_texts(dataset_dir), mrope_section=[8, 12, 8])
 
 
 # -- LoRA --------------------------------------------------------------------------------------------
