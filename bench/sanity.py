@@ -1,0 +1,73 @@
+"""Plumbing checks for the tiny preset: does SFT learn what any working pipeline learns fast?
+
+    .venv/bin/python bench/sanity.py                # ~6 min on 2 cores
+
+Runs SFT from a fresh tiny model on two sanity datasets (training/sanity.py) and logs held-out accuracy
+as it trains: "the answer is stated in the question" (text only) and "is the red square in the left or
+right half of the first photo?" (where things are in an image). Both start at 50%; a pipeline that does
+not lift them near 100% within the step budget is broken before any viewpoint question is asked (this is
+how the batching bug of 2026-11-26 was found). Writes ``bench/results/sanity.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+CHECKS = {  # name -> (dataset builder, SFT steps)
+    "text_answer": ("text_answer_dataset", 150),
+    "position": ("position_dataset", 400),
+}
+
+
+def main() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from training import sanity
+    from training.presets import build_tiny, dataset_texts
+    from training.sft import SFTRunConfig, run_sft
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=4000, help="rows per sanity dataset")
+    ap.add_argument("--eval-every", type=int, default=50)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "sanity.json")
+    args = ap.parse_args()
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (builder, steps) in CHECKS.items():
+            root = Path(tmp) / name
+            data = getattr(sanity, builder)(root / "data", n=args.rows)
+            tiny = build_tiny(root / "tiny", dataset_texts(data))
+            ckpt = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft"),
+                                        reasoning_ratio=0.0, max_steps=steps, batch_size=32, learning_rate=1e-3,
+                                        warmup_steps=50, lr_scheduler="constant_with_warmup", logging_steps=25,
+                                        save_steps=100000, threads=2, eval_every=args.eval_every, eval_samples=200))
+            log = json.loads((Path(ckpt) / "actial_checkpoint.json").read_text())["log_history"]
+            curve = {e["step"]: e["eval_accuracy"] for e in log if "eval_accuracy" in e}
+            first = next((s for s, a in sorted(curve.items()) if a >= 0.95), None)
+            results[name] = {"steps": steps, "accuracy_by_step": curve, "first_step_at_95": first}
+
+    table = Table(title="Sanity checks: held-out accuracy while training (chance 50%)")
+    for col in ("check", "accuracy by step", "first step >= 95%"):
+        table.add_column(col)
+    for name, r in results.items():
+        table.add_row(name, " ".join(f"{s}:{a:.0%}" for s, a in sorted(r["accuracy_by_step"].items())),
+                      str(r["first_step_at_95"] or "not reached"))
+    Console().print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
