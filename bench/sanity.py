@@ -33,6 +33,7 @@ def main() -> None:
     from rich.table import Table
 
     from training import sanity
+    from training.checkpoint import read_manifest
     from training.presets import build_tiny, dataset_texts
     from training.sft import SFTRunConfig, run_sft
 
@@ -52,7 +53,7 @@ def main() -> None:
                                         reasoning_ratio=0.0, max_steps=steps, batch_size=32, learning_rate=1e-3,
                                         warmup_steps=50, lr_scheduler="constant_with_warmup", logging_steps=25,
                                         save_steps=100000, threads=2, eval_every=args.eval_every, eval_samples=200))
-            log = json.loads((Path(ckpt) / "actial_checkpoint.json").read_text())["log_history"]
+            log = read_manifest(ckpt)["log_history"]
             curve = {e["step"]: e["eval_accuracy"] for e in log if "eval_accuracy" in e}
             first = next((s for s, a in sorted(curve.items()) if a >= 0.95), None)
             results[name] = {"steps": steps, "accuracy_by_step": curve, "first_step_at_95": first}

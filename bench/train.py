@@ -30,6 +30,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from training.checkpoint import read_manifest
     from training.engine import GeneratorConfig, default_workers, generate
     from training.grpo import GRPORunConfig, run_grpo
     from training.presets import build_tiny, dataset_texts
@@ -59,7 +60,7 @@ def main() -> None:
     t0 = time.perf_counter()
     sft = run_sft(sft_cfg)
     sft_wall = time.perf_counter() - t0
-    meta = json.loads((sft / "actial_checkpoint.json").read_text())
+    meta = read_manifest(sft)
     warm = meta.get("vision_warmup_log") or []
     warm_s = warm[-1]["warmup_seconds"] if warm else 0.0
     evals = [h for h in meta["log_history"] if "eval_accuracy" in h]
@@ -73,7 +74,7 @@ def main() -> None:
     g.update(model=str(sft), dataset=str(data), output_dir=str(work / "grpo"), max_steps=args.grpo_steps)
     gcfg = GRPORunConfig.from_dict(g)
     grpo = run_grpo(gcfg)
-    grpo_meta = json.loads((grpo / "actial_checkpoint.json").read_text())
+    grpo_meta = read_manifest(grpo)
     grpo_s = grpo_meta["train_seconds"]
 
     def reached_at(h):

@@ -32,18 +32,16 @@ NODES = [
 
 def generate_launch_description():
     """For `ros2 launch` (needs launch and launch_ros, which PyPI does not have)."""
-    import sys
-
     from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
     from launch_ros.actions import Node
 
+    from actial_robot.ros.graph import process_command
+
     def setup(context):
         args = {k: context.launch_configurations[k] for k in ARGUMENTS}
-        # "actial" runs with this Python (a colcon install puts the script in lib/actial_robot, not on PATH)
-        cmds = [[c.format(**args) for c in p["cmd"]] for p in PROCESSES]
-        cmds = [[sys.executable, "-m", "actial_robot.cli", *c[1:]] if c[0] == "actial" else c for c in cmds]
-        actions = [ExecuteProcess(cmd=c, name=p["name"], output="screen") for c, p in zip(cmds, PROCESSES)]
+        actions = [ExecuteProcess(cmd=process_command([c.format(**args) for c in p["cmd"]]), name=p["name"],
+                                  output="screen") for p in PROCESSES]
         for n in NODES:
             if str(n.get("if", "true")).format(**args).lower() != "true":
                 continue

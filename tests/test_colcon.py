@@ -20,7 +20,7 @@ rclpy = pytest.importorskip("rclpy", reason="ROS 2 wheels not installed (make ro
 
 from std_srvs.srv import Trigger  # noqa: E402
 
-from actial_robot.ros.graph import MODULES, load_launch, stop  # noqa: E402
+from actial_robot.ros.graph import MODULES, load_launch, ros_env, start, stop  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COLCON = Path(sys.executable).with_name("colcon")
@@ -65,25 +65,23 @@ def test_a_colcon_installed_node_runs_and_answers(workspace, tmp_path):
     """Start lib/actial_robot/sim_bridge as ros2 run would (with the workspace's environment) and call it."""
     prefix = workspace / "actial_robot"
     site = next(prefix.glob("lib/python3*/site-packages"))
-    domain = str(random.Random(os.getpid() + 1).randint(1, 200))
-    env = {**os.environ, "AMENT_PREFIX_PATH": f"{prefix}:{os.environ.get('AMENT_PREFIX_PATH', '')}",
-           "PYTHONPATH": f"{site}:{os.environ.get('PYTHONPATH', '')}", "ROS_DOMAIN_ID": domain,
-           "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONUNBUFFERED": "1"}
-    log = open(tmp_path / "sim_bridge.log", "wb")
-    node_proc = subprocess.Popen([str(prefix / "lib" / "actial_robot" / "sim_bridge"), "--ros-args", "-p",
-                                  "image_size:=64", "-p", "publish_rate_hz:=2.0"], stdout=log,
-                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    os.environ.update(ROS_DOMAIN_ID=domain, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    domain = random.Random(os.getpid() + 1).randint(1, 200)
+    env = ros_env(domain)  # as `source install/setup.bash` would add the workspace:
+    env.update(AMENT_PREFIX_PATH=f"{prefix}:{env.get('AMENT_PREFIX_PATH', '')}",
+               PYTHONPATH=f"{site}:{env.get('PYTHONPATH', '')}")
+    log = tmp_path / "sim_bridge.log"
+    node_proc = start([str(prefix / "lib" / "actial_robot" / "sim_bridge"), "--ros-args", "-p", "image_size:=64",
+                       "-p", "publish_rate_hz:=2.0"], log, env)
+    os.environ.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
     rclpy.init()
     node = rclpy.create_node("colcon_caller")
     try:
         client = node.create_client(Trigger, "/sim_bridge/describe")
-        assert client.wait_for_service(timeout_sec=90.0), (tmp_path / "sim_bridge.log").read_text()[-2000:]
+        assert client.wait_for_service(timeout_sec=90.0), log.read_text()[-2000:]
         future = client.call_async(Trigger.Request())
         rclpy.spin_until_future_complete(node, future, timeout_sec=60.0)
-        assert future.done() and future.result().success, (tmp_path / "sim_bridge.log").read_text()[-2000:]
+        assert future.done() and future.result().success, log.read_text()[-2000:]
     finally:
         node.destroy_node()
         rclpy.shutdown()
         stop(node_proc)
-        log.close()

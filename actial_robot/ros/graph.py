@@ -94,7 +94,7 @@ def resolve(launch, overrides: dict[str, str]) -> tuple[list[tuple[str, list[str
     if unknown:
         raise ValueError(f"unknown launch arguments {sorted(unknown)}; this file takes {sorted(launch.ARGUMENTS)}")
     args = {**launch.ARGUMENTS, **overrides}
-    out = [(p["name"], _command([c.format(**args) for c in p["cmd"]])) for p in launch.PROCESSES
+    out = [(p["name"], process_command([c.format(**args) for c in p["cmd"]])) for p in launch.PROCESSES
            if str(p.get("if", "true")).format(**args).lower() == "true"]
     for n in launch.NODES:
         if str(n.get("if", "true")).format(**args).lower() != "true":
@@ -104,8 +104,9 @@ def resolve(launch, overrides: dict[str, str]) -> tuple[list[tuple[str, list[str
     return out, args
 
 
-def _command(cmd: list[str]) -> list[str]:
-    # "actial" runs with this Python, whether or not the venv's bin is on PATH
+def process_command(cmd: list[str]) -> list[str]:
+    """``cmd``, with "actial" run by this Python: the venv's bin may not be on PATH, and a colcon install
+    puts the script in lib/actial_robot, not on PATH (the launch file's ros2 launch path uses this too)."""
     return [sys.executable, "-m", "actial_robot.cli", *cmd[1:]] if cmd and cmd[0] == "actial" else cmd
 
 
