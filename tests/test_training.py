@@ -59,6 +59,8 @@ def test_vision_warmup_frozen_vision_and_accuracy_logging(setup):
     vis = {k: v.clone() for k, v in model.state_dict().items() if "visual" in k}
     log = vision_warmup(model, processor, data, steps=4, batch_size=4, log_every=2, echo=lambda *_: None)
     assert [e["warmup_step"] for e in log] == [2, 4] and all(np.isfinite(e["warmup_loss"]) for e in log)
+    sign = log[-1]["warmup_heldout_sign_accuracy"]  # read out on test pairs (None: the data has none)
+    assert sign is None or 0.0 <= sign <= 1.0
     after = model.state_dict()
     assert any(not torch.equal(vis[k], after[k]) for k in vis)  # the warm-up trains the vision tower ...
     lm = [k for k in after if "language_model" in k]
@@ -181,6 +183,24 @@ def test_brightness_sanity_dataset(setup, tmp_path):
         a, b = (decode_image(x).mean() for x in row["images"])
         brighter = "the first photo" if a > b else "the second photo"
         assert row["answer_text"] == brighter and row["options"][ord(row["answer"]) - 65] == brighter
+
+
+def test_shift_sanity_dataset(tmp_path):
+    from training.dataset import read_table
+    from training.sanity import shift_dataset
+    from training.views import decode_image
+
+    out = shift_dataset(tmp_path / "shift", n=40, rows_per_shard=20)
+    rows = read_table(out, columns=["images", "options", "answer", "answer_text"]).to_pylist()
+    assert len(rows) == 40 and {r["answer_text"] for r in rows} == {"left", "right"}
+    for r in rows:
+        xs = []
+        for b in r["images"]:
+            img = decode_image(b)
+            red = (img[:, :, 0] > 180) & (img[:, :, 1] < 80) & (img[:, :, 2] < 80)
+            xs.append(np.nonzero(red)[1].mean())
+        assert abs(xs[1] - xs[0]) >= img.shape[1] / 6 - 2  # a plain move (JPEG blurs the edges by a pixel)
+        assert ("right" if xs[1] > xs[0] else "left") == r["answer_text"] == r["options"][["A", "B"].index(r["answer"])]
 
 
 def test_position_sanity_dataset(tmp_path):

@@ -82,6 +82,40 @@ def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     return _finish(writer, {"name": "sanity-position", "n": n, "size": size, "seed": seed})
 
 
+SHIFT_QUESTION = "Did the red square move to the left or to the right from the first photo to the second?"
+
+
+def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
+                  rows_per_shard: int = 1000) -> Path:
+    """``n`` rows asking which way a red square moved between the two photos (fixed options: left, right).
+
+    The simplest two-view question: what a sideways camera move does to an object in the image, with
+    nothing else to see. Position (one photo) needs where; this needs where in photo 1 *compared with*
+    where in photo 2, across the two images' tokens -- what every viewpoint question needs.
+    """
+    rng = np.random.default_rng(seed)
+    writer = _writer(out, rows_per_shard, "sanity-shift")
+    s = size // 6
+    for i in range(n):
+        imgs = [rng.integers(40, 200, (size, size, 3), dtype=np.uint8) for _ in range(2)]
+        while True:  # at least one square's width apart, so the move is plain to see
+            xs = rng.integers(0, size - s, 2)
+            if abs(int(xs[1]) - int(xs[0])) >= s:
+                break
+        for im, x in zip(imgs, xs):
+            y = int(rng.integers(0, size - s))
+            im[y:y + s, int(x):int(x) + s] = (230, 20, 20)
+        side = int(xs[1] > xs[0])
+        correct = ["left", "right"][side]
+        row = empty_row()
+        row.update(id=f"shift-{seed}-{i}", family="shift", split="test" if rng.uniform() < test_share else "train",
+                   source="sanity", images=[encode_image(im) for im in imgs], question=SHIFT_QUESTION,
+                   options=["left", "right"], answer="AB"[side], answer_text=correct,
+                   response=response("AB"[side], correct), meta=json.dumps({"x": [int(x) for x in xs]}))
+        writer.add(row)
+    return _finish(writer, {"name": "sanity-shift", "n": n, "size": size, "seed": seed})
+
+
 TEXT_QUESTION = "The red square is in the {side} half. Is the red square in the left half or the right half?"
 
 
@@ -120,4 +154,4 @@ def _finish(writer: ShardWriter, generator: dict) -> Path:
     return writer.directory
 
 
-__all__ = ["brightness_dataset", "position_dataset", "text_answer_dataset"]
+__all__ = ["brightness_dataset", "position_dataset", "shift_dataset", "text_answer_dataset"]
