@@ -1,7 +1,8 @@
 """SpatialClient: ask a served model a question about N camera images, over vLLM's OpenAI API.
 
-The prompt is the one the model was trained on (``training.questions.prompt_text``: images first,
-then the question, the options and the answer-format instruction), so a served checkpoint answers
+The prompt is the one the model was trained on (``training.questions.prompt_text`` -- the question,
+the options and the answer-format instruction -- then the images, as ``questions.user_content`` orders
+them), so a served checkpoint answers
 exactly as it does in-process. Works against ``vllm serve`` and ``transformers serve`` alike.
 
     client = SpatialClient("http://127.0.0.1:8000/v1")
@@ -213,13 +214,13 @@ class SpatialClient:
     # -- asking ------------------------------------------------------------------------------
     def messages(self, images: Sequence[Any], question: str, options: Sequence[str] | None = None,
                  reasoning: bool = False) -> list[dict]:
-        """The chat messages for a question: one image part per image, then the training prompt's text."""
+        """The chat messages for a question: the training prompt's text, then one image part per image
+        (questions.user_content: the order the model was trained with)."""
         if not images:
             raise ImageError("a spatial question needs at least one image")
-        content: list[dict] = [{"type": "image_url", "image_url": {"url": image_to_data_url(im, self.jpeg_quality)}}
-                               for im in images]
-        content.append({"type": "text", "text": Q.prompt_text(question, list(options or []), len(images), reasoning)})
-        return [{"role": "user", "content": content}]
+        parts = [{"type": "image_url", "image_url": {"url": image_to_data_url(im, self.jpeg_quality)}} for im in images]
+        text = Q.prompt_text(question, list(options or []), len(images), reasoning)
+        return [{"role": "user", "content": Q.user_content(text, parts)}]
 
     def ask(self, images: Sequence[Any], question: str, options: Sequence[str] | None = None, *,
             reasoning: bool = False, max_tokens: int | None = None, temperature: float = 0.0,

@@ -11,7 +11,7 @@ from PIL import Image
 from training import presets as P
 from training.dataset import iter_rows
 from training.engine import GeneratorConfig, generate
-from training.questions import prompt_text
+from training.questions import prompt_text, user_content
 from training.views import decode_image
 
 
@@ -45,8 +45,7 @@ def _prompt(row):
 
 
 def _messages(row, with_answer=False):
-    user = {"role": "user", "content": [{"type": "image"} for _ in row["images"]]
-            + [{"type": "text", "text": _prompt(row)}]}
+    user = {"role": "user", "content": user_content(_prompt(row), [{"type": "image"} for _ in row["images"]])}
     msgs = [user]
     if with_answer:
         msgs.append({"role": "assistant", "content": [{"type": "text", "text": row["response"]}]})

@@ -129,6 +129,14 @@ class _RosImage:
         self.data = rows.tobytes()
 
 
+def test_client_asks_in_the_trained_order():
+    """Served questions must look like the training ones: text first, then the images (questions.user_content)."""
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    (msg,) = SpatialClient("http://127.0.0.1:9/v1", model="m").messages([rgb, rgb], "Which way?", ["left", "right"])
+    assert [p["type"] for p in msg["content"]] == ["text", "image_url", "image_url"]
+    assert msg["content"][0]["text"].startswith("Which way?\nOptions:\nA. left\nB. right")
+
+
 def test_ros_image_conversion_and_malformed_messages():
     rgb = np.random.default_rng(0).integers(0, 255, (6, 5, 3), dtype=np.uint8)
     assert np.array_equal(ros_image_to_array(_RosImage(rgb)), rgb)

@@ -156,7 +156,7 @@ def _pil_images(row: dict) -> list:
 class InProcessAnswerer:
     """A transformers model and its processor, in this process (``model.generate``).
 
-    Prompts are the processor's chat template (user content: one image part per image, then the text)
+    Prompts are the processor's chat template (user content: the text, then one image part per image; ``questions.user_content``)
     with the generation prompt, padded on the left; only the new tokens are decoded, without skipping
     special tokens, and then the special ones (pad, eos, end of turn, vision markers) are removed — the
     format tags ``<think>`` / ``<answer>`` stay whatever their tokenizer status.
@@ -203,8 +203,7 @@ class InProcessAnswerer:
         for row in rows:
             imgs = _pil_images(row)
             images.extend(imgs)  # flat, in prompt order: the processor fills image placeholders in order
-            user = {"role": "user", "content": [{"type": "image"} for _ in imgs]
-                    + [{"type": "text", "text": row_prompt(row, reasoning)}]}
+            user = {"role": "user", "content": Q.user_content(row_prompt(row, reasoning), [{"type": "image"} for _ in imgs])}
             texts.append(self.processor.apply_chat_template([user], add_generation_prompt=True, tokenize=False))
         self.tokenizer.padding_side = "left"
         inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")

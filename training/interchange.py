@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from . import labels as L
 from . import questions as Q
 from .dataset import LETTERS, DatasetError, ShardWriter, empty_row, iter_rows, load_manifest, manifest_hash
-from .questions import PAPER_FAMILIES, prompt_text
+from .questions import PAPER_FAMILIES, prompt_text, user_content
 from .views import SceneInfo, View, decode_image, encode_image
 
 IMAGE_TOKEN = "<image>"  # LLaMA-Factory's placeholder: one per entry of "images", in order
@@ -180,7 +180,7 @@ def export_sharegpt(dataset_dir: str | Path, out_dir: str | Path, split: str | N
     ``dataset: <name>`` (image paths are relative to ``dataset_dir``, LLaMA-Factory's default
     ``media_dir``). A record::
 
-        {"messages": [{"role": "user", "content": "<image><image>" + prompt_text(...)},
+        {"messages": [{"role": "user", "content": prompt_text(...) + "<image><image>"},
                       {"role": "assistant", "content": row["response"]}],
          "images": ["images/<id>_0.jpg", "images/<id>_1.jpg"],
          "id": ..., "family": ..., "split": ..., "answer": ...}
@@ -214,7 +214,7 @@ def export_sharegpt(dataset_dir: str | Path, out_dir: str | Path, split: str | N
                     paths.append(rel)
                 text = prompt_text(row["question"], row["options"], len(paths), row["prompt_style"] == "reasoning")
                 record = {
-                    "messages": [{"role": "user", "content": IMAGE_TOKEN * len(paths) + text},
+                    "messages": [{"role": "user", "content": text + IMAGE_TOKEN * len(paths)},
                                  {"role": "assistant", "content": row["response"]}],
                     "images": paths,
                     "id": row["id"], "family": row["family"], "split": row["split"], "answer": row["answer"],
@@ -840,17 +840,17 @@ def _trl_features(kind: str):
     })
 
 
-def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str) -> Iterator[dict]:
+def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, layout: str) -> Iterator[dict]:
     """``datasets.Dataset.from_generator`` body (module level so datasets can hash it; ``content`` is
-    the dataset's content hash, which keys datasets' cache so a changed dataset is never served stale)."""
+    the dataset's content hash and ``layout`` the prompt layout's version: both key datasets' cache, so
+    a changed dataset or prompt order is never served stale)."""
     columns = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "prompt_style",
                "response"]
     for row in _dataset_rows(Path(dataset_dir), split, columns):
         # GRPO rewards the reasoning format, so its prompts always ask for it.
         style = "reasoning" if kind == "grpo" else row["prompt_style"]
         text = prompt_text(row["question"], row["options"], len(row["images"]), style == "reasoning")
-        user = {"role": "user", "content": [{"type": "image", "text": None}] * len(row["images"])
-                + [{"type": "text", "text": text}]}
+        user = {"role": "user", "content": user_content(text, [{"type": "image", "text": None}] * len(row["images"]))}
         out = {"images": [{"bytes": b, "path": None} for b in row["images"]],
                "id": row["id"], "family": row["family"], "split": row["split"], "answer": row["answer"],
                "answer_text": row["answer_text"], "options": row["options"], "prompt_style": style}
@@ -864,8 +864,9 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str) -
 def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft", *, cache_dir: str | None = None):
     """A ``datasets.Dataset`` in TRL's conversational vision format.
 
-    ``kind="sft"`` (``SFTTrainer``): ``messages`` = [user, assistant], the user content being one
-    ``{"type": "image"}`` part per image then ``{"type": "text", "text": prompt_text(...)}``, the
+    ``kind="sft"`` (``SFTTrainer``): ``messages`` = [user, assistant], the user content being
+    ``{"type": "text", "text": prompt_text(...)}`` then one ``{"type": "image"}`` part per image
+    (``questions.user_content``), the
     assistant's ``{"type": "text", "text": response}``. ``kind="grpo"`` (``GRPOTrainer``): ``prompt``
     = [user] instead. Both carry ``images`` (a list of images, decoded lazily to PIL) and ``id``,
     ``family``, ``split``, ``answer``, ``answer_text``, ``options`` for reward functions and
@@ -882,7 +883,7 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     return datasets.Dataset.from_generator(
         _trl_records, features=_trl_features(kind), cache_dir=cache_dir,
         gen_kwargs={"dataset_dir": str(dataset_dir.resolve()), "split": split, "kind": kind,
-                    "content": manifest_hash(dataset_dir)})
+                    "content": manifest_hash(dataset_dir), "layout": Q.PROMPT_LAYOUT})
 
 
 def export_trl(dataset_dir: str | Path, out_dir: str | Path, kind: str = "sft", split: str | None = None, *,
