@@ -1,12 +1,15 @@
 """Plumbing checks for the tiny preset: does SFT learn what any working pipeline learns fast?
 
-    .venv/bin/python bench/sanity.py                # ~6 min on 2 cores
+    .venv/bin/python bench/sanity.py                # ~14 min on 2 cores
 
-Runs SFT from a fresh tiny model on two sanity datasets (training/sanity.py) and logs held-out accuracy
-as it trains: "the answer is stated in the question" (text only) and "is the red square in the left or
-right half of the first photo?" (where things are in an image). Both start at 50%; a pipeline that does
-not lift them near 100% within the step budget is broken before any viewpoint question is asked (this is
-how the batching bug of 2026-11-26 was found). Writes ``bench/results/sanity.json``.
+Runs SFT from a fresh tiny model on three sanity datasets (training/sanity.py) and logs held-out accuracy
+as it trains: "the answer is stated in the question" (text only), "is the red square in the left or
+right half of the first photo?" (where things are in an image) and "which way did the red square move
+from the first photo to the second?" (comparing two images: what every viewpoint question needs). All
+start at 50%; a pipeline that does not lift them near 100% within the step budget is broken before any
+viewpoint question is asked. The first found the batching bug of 2026-11-26; the third found that the
+prompt's order matters (questions.user_content: with the photos before the question it stayed at 50%).
+Writes ``bench/results/sanity.json``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 CHECKS = {  # name -> (dataset builder, SFT steps)
     "text_answer": ("text_answer_dataset", 150),
     "position": ("position_dataset", 400),
+    "shift": ("shift_dataset", 600),
 }
 
 
