@@ -1,8 +1,7 @@
 """SpatialClient: ask a served model a question about N camera images, over vLLM's OpenAI API.
 
-The prompt is the one the model was trained on (``training.questions.prompt_text`` -- the question,
-the options and the answer-format instruction -- then the images, as ``questions.user_content`` orders
-them), so a served checkpoint answers
+The prompt is the one the model was trained on (``training.questions.prompt_text``'s question and
+options, the images, then its answer-format instruction, as ``questions.user_content`` orders them), so a served checkpoint answers
 exactly as it does in-process. Works against ``vllm serve`` and ``transformers serve`` alike.
 
     client = SpatialClient("http://127.0.0.1:8000/v1")
@@ -214,8 +213,8 @@ class SpatialClient:
     # -- asking ------------------------------------------------------------------------------
     def messages(self, images: Sequence[Any], question: str, options: Sequence[str] | None = None,
                  reasoning: bool = False) -> list[dict]:
-        """The chat messages for a question: the training prompt's text, then one image part per image
-        (questions.user_content: the order the model was trained with)."""
+        """The chat messages for a question: the question and options, one image part per image, the
+        answer-format instruction (questions.user_content: the order the model was trained with)."""
         if not images:
             raise ImageError("a spatial question needs at least one image")
         parts = [{"type": "image_url", "image_url": {"url": image_to_data_url(im, self.jpeg_quality)}} for im in images]

@@ -69,8 +69,9 @@ def test_sharegpt_round_trip_is_exact(generated, tmp_path):
         user, assistant = rec["messages"]
         assert user["role"] == "user" and assistant["role"] == "assistant"
         assert user["content"].count("<image>") == len(rec["images"]) == len(row["images"]) == 2
-        assert user["content"] == prompt_text(row["question"], row["options"], 2,
-                                              row["prompt_style"] == "reasoning") + "<image><image>"
+        text = prompt_text(row["question"], row["options"], 2, row["prompt_style"] == "reasoning")
+        assert user["content"].replace("<image>", "") == text  # the images between question and instruction
+        assert user["content"].index("<image>") == text.rindex("\n") + 1
         assert assistant["content"] == row["response"]
         assert (rec["family"], rec["split"], rec["answer"]) == (row["family"], row["split"], row["answer"])
         assert all((out / p).is_file() and p.startswith("images/") and p.endswith(".jpg") for p in rec["images"])
@@ -396,10 +397,10 @@ def test_to_trl_sft_and_grpo(generated, tmp_path):
     row = sft[0]
     assert len(row["images"]) == 2 and all(isinstance(im, Image.Image) and im.size == (64, 64) for im in row["images"])
     user, assistant = row["messages"]
-    assert [p["type"] for p in user["content"]] == ["text", "image", "image"]  # text first (questions.user_content)
+    assert [p["type"] for p in user["content"]] == ["text", "image", "image", "text"]  # questions.user_content
     original = read_table(generated).to_pylist()[0]
-    assert user["content"][0]["text"] == prompt_text(original["question"], original["options"], 2,
-                                                      original["prompt_style"] == "reasoning")
+    assert user["content"][0]["text"] + user["content"][-1]["text"] == prompt_text(
+        original["question"], original["options"], 2, original["prompt_style"] == "reasoning")
     assert assistant == {"role": "assistant", "content": [{"type": "text", "text": original["response"]}]}
     assert (row["answer"], row["options"]) == (original["answer"], original["options"])
 
@@ -421,8 +422,8 @@ def test_to_trl_rows_pass_trls_own_preprocessing(generated, tmp_path):
     sft = to_trl(generated, kind="sft", cache_dir=str(tmp_path / "cache"))[0]
     assert data_utils.is_conversational(sft)
     msgs = data_utils.prepare_multimodal_messages(sft["messages"], sft["images"])
-    assert [p["type"] for p in msgs[0]["content"]] == ["text", "image", "image"]
+    assert [p["type"] for p in msgs[0]["content"]] == ["text", "image", "image", "text"]
     assert msgs[0]["content"][1]["image"] is sft["images"][0]
     grpo = to_trl(generated, kind="grpo", cache_dir=str(tmp_path / "cache"))[0]
     assert data_utils.is_conversational(grpo)
-    assert len(data_utils.prepare_multimodal_messages(grpo["prompt"], grpo["images"])[0]["content"]) == 3
+    assert len(data_utils.prepare_multimodal_messages(grpo["prompt"], grpo["images"])[0]["content"]) == 4

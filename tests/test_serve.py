@@ -130,11 +130,12 @@ class _RosImage:
 
 
 def test_client_asks_in_the_trained_order():
-    """Served questions must look like the training ones: text first, then the images (questions.user_content)."""
+    """Served questions must look like the training ones: question, images, instruction (questions.user_content)."""
     rgb = np.zeros((8, 8, 3), np.uint8)
     (msg,) = SpatialClient("http://127.0.0.1:9/v1", model="m").messages([rgb, rgb], "Which way?", ["left", "right"])
-    assert [p["type"] for p in msg["content"]] == ["text", "image_url", "image_url"]
-    assert msg["content"][0]["text"].startswith("Which way?\nOptions:\nA. left\nB. right")
+    assert [p["type"] for p in msg["content"]] == ["text", "image_url", "image_url", "text"]
+    assert msg["content"][0]["text"] == "Which way?\nOptions:\nA. left\nB. right\n"
+    assert msg["content"][-1]["text"].startswith("Name the answer inside <think></think>")
 
 
 def test_ros_image_conversion_and_malformed_messages():

@@ -180,7 +180,7 @@ def export_sharegpt(dataset_dir: str | Path, out_dir: str | Path, split: str | N
     ``dataset: <name>`` (image paths are relative to ``dataset_dir``, LLaMA-Factory's default
     ``media_dir``). A record::
 
-        {"messages": [{"role": "user", "content": prompt_text(...) + "<image><image>"},
+        {"messages": [{"role": "user", "content": question_and_options + "\n<image><image>" + instruction},
                       {"role": "assistant", "content": row["response"]}],
          "images": ["images/<id>_0.jpg", "images/<id>_1.jpg"],
          "id": ..., "family": ..., "split": ..., "answer": ...}
@@ -213,8 +213,9 @@ def export_sharegpt(dataset_dir: str | Path, out_dir: str | Path, split: str | N
                     (tmp / rel).write_bytes(data)
                     paths.append(rel)
                 text = prompt_text(row["question"], row["options"], len(paths), row["prompt_style"] == "reasoning")
+                head, instruction = Q.split_prompt_text(text)  # the images go between (questions.user_content)
                 record = {
-                    "messages": [{"role": "user", "content": text + IMAGE_TOKEN * len(paths)},
+                    "messages": [{"role": "user", "content": head + IMAGE_TOKEN * len(paths) + instruction},
                                  {"role": "assistant", "content": row["response"]}],
                     "images": paths,
                     "id": row["id"], "family": row["family"], "split": row["split"], "answer": row["answer"],
@@ -865,8 +866,8 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     """A ``datasets.Dataset`` in TRL's conversational vision format.
 
     ``kind="sft"`` (``SFTTrainer``): ``messages`` = [user, assistant], the user content being
-    ``{"type": "text", "text": prompt_text(...)}`` then one ``{"type": "image"}`` part per image
-    (``questions.user_content``), the
+    ``questions.user_content``'s parts (the question and options, one ``{"type": "image"}`` part per
+    image, the answer-format instruction: together ``prompt_text(...)``), the
     assistant's ``{"type": "text", "text": response}``. ``kind="grpo"`` (``GRPOTrainer``): ``prompt``
     = [user] instead. Both carry ``images`` (a list of images, decoded lazily to PIL) and ``id``,
     ``family``, ``split``, ``answer``, ``answer_text``, ``options`` for reward functions and

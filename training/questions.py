@@ -71,20 +71,30 @@ def prompt_text(question: str, options: list[str], n_images: int, reasoning: boo
     return "\n".join(parts)
 
 
-PROMPT_LAYOUT = "text-then-images"  # keys cached TRL datasets (interchange.to_trl): change it when the order changes
+PROMPT_LAYOUT = "question-images-instruction"  # keys cached TRL datasets (interchange.to_trl): change with the order
+
+
+def split_prompt_text(text: str) -> tuple[str, str]:
+    """``prompt_text``'s output cut where the images go: (question and options + "\n", the instruction)."""
+    head, sep, instruction = text.rpartition("\n")  # the instruction is prompt_text's last line
+    return head + sep, instruction
 
 
 def user_content(text: str, image_parts: list[dict]) -> list[dict]:
-    """The user turn's content parts: the prompt's text first, then one part per image, in order.
+    """The user turn's content parts: the question and its options, the images in order, then the
+    answer-format instruction (``text`` is ``prompt_text``'s output; joined, the text parts give it back).
 
-    Text first on purpose. The answer then sits a fixed number of tokens after each photo whatever the
-    question's length, so attention (Qwen2.5-VL's M-RoPE is relative) can tell photo 1 from photo 2 by
-    distance. With the photos first, the question's varying length moved them, and the from-scratch
-    tiny model did not learn even "which way did the red square move?" in 700 steps; text first, it did
-    in 400 (README, Training). Every caller -- training, evaluation, the served model's client, the
-    LLaMA-Factory export -- builds its prompt with this order.
+    The images sit between the question and the instruction on purpose. Qwen2.5-VL's M-RoPE is
+    relative: with the images first, the question's varying length came between them and the answer, so
+    the answer's distance to photo 1 and photo 2 changed from question to question, and the from-scratch
+    tiny model did not learn even "which way did the red square move?" in 700 steps; with the images
+    after the question it did in 400 (README, Training). The instruction comes last, next to the
+    answer, as before: with the images last instead, the tiny model's chain of thought degenerated
+    ("the the the ...", format rate 100% -> 0% in the loop's run). Every caller -- training, evaluation,
+    the served model's client, the LLaMA-Factory export -- builds its prompt with this order.
     """
-    return [{"type": "text", "text": text}, *image_parts]
+    head, instruction = split_prompt_text(text)
+    return [{"type": "text", "text": head}, *image_parts, {"type": "text", "text": instruction}]
 
 
 def response(answer: str, answer_text: str, reasoning_text: str | None = None) -> str:

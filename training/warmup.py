@@ -13,7 +13,8 @@ the tokens one by one: a head over the flattened tokens can key on single token 
 language model's attention does not reproduce, and SFT after such a warm-up stayed at the answer prior
 (README, Training). An average per image is what one attention head gets by attending evenly to one
 photo's tokens (e.g. from the ``<|vision_end|>`` token that closes it), so what the head learns to read,
-the language model can read too.
+the language model could read too. (Measured: the averages tell the yaw change's sign for 85-87% of
+held-out pairs, and the tiny language model trained on top of them still stayed at the prior; README.)
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def vision_warmup(model, processor, dataset, steps: int = 300, batch_size: int =
         pil = [Image.fromarray(decode_image(b)) for pair in pairs for b in pair]
         batch = processor.image_processor(images=pil, return_tensors="pt")
         feats = visual(batch["pixel_values"].to(device, dtype), grid_thw=batch["image_grid_thw"].to(device)).pooler_output
-        sizes = (batch["image_grid_thw"].prod(-1) // 4).tolist()  # tokens per image after the 2x2 merge
+        sizes = (batch["image_grid_thw"].prod(-1) // visual.spatial_merge_unit).tolist()  # tokens per image
         pooled = torch.stack([t.mean(0) for t in feats.split(sizes)])  # one average per image
         return head(pooled.reshape(len(pairs), 2 * hidden))  # [photo 1's average | photo 2's]
 
