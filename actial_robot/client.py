@@ -1,8 +1,9 @@
 """SpatialClient: ask a served model a question about N camera images, over vLLM's OpenAI API.
 
 The prompt is the one the model was trained on (``training.questions.prompt_text``'s question and
-options, the images, then its answer-format instruction, as ``questions.user_content`` orders them), so a served checkpoint answers
-exactly as it does in-process. Works against ``vllm serve`` and ``transformers serve`` alike.
+options, the images, then its answer-format instruction, as ``questions.user_content`` orders them),
+so a served checkpoint answers exactly as it does in-process. Works against ``vllm serve`` and
+``transformers serve`` alike.
 
     client = SpatialClient("http://127.0.0.1:8000/v1")
     a = client.ask([img_a, img_b], "The camera moved from the first photo to the second. Which way?",

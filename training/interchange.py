@@ -180,7 +180,7 @@ def export_sharegpt(dataset_dir: str | Path, out_dir: str | Path, split: str | N
     ``dataset: <name>`` (image paths are relative to ``dataset_dir``, LLaMA-Factory's default
     ``media_dir``). A record::
 
-        {"messages": [{"role": "user", "content": question_and_options + "\n<image><image>" + instruction},
+        {"messages": [{"role": "user", "content": "<question>\nOptions:\n...\n<image><image><instruction>"},
                       {"role": "assistant", "content": row["response"]}],
          "images": ["images/<id>_0.jpg", "images/<id>_1.jpg"],
          "id": ..., "family": ..., "split": ..., "answer": ...}
