@@ -160,6 +160,7 @@ class Loop:
         try:
             import subprocess
 
+            self._recorder(env, save=False)  # up before the first episode, or its scenes go unrecorded
             agent = subprocess.run(node_command("pick_place_agent", {"episodes": self.cfg.ros_episodes,
                                                                      "out": str(out / "ros_episodes.json")}),
                                    env=env, capture_output=True, text=True, timeout=1800)
@@ -168,12 +169,17 @@ class Loop:
                 raise RuntimeError(f"pick_place_agent failed; see {logs / 'pick_place_agent.log'}")
             self.echo(f"  ROS episodes: {json.loads((out / 'ros_episodes.json').read_text())['success_rate']:.0%} "
                       f"success over {self.cfg.ros_episodes}")
-            self._save_recording(env)
+            self._recorder(env, save=True)
         finally:
             for p in reversed(procs):
                 stop(p)
 
-    def _save_recording(self, env):
+    def _recorder(self, env, save: bool):
+        """Wait for the viewpoint recorder's save service (the node is up and listening); ``save``: then save.
+
+        Waiting before the agent starts matters: a recorder still starting misses the first episodes'
+        scenes, and a short run (``--quick``: 3 episodes) then captured one scene and nothing to test on.
+        """
         import os
 
         import rclpy
@@ -186,6 +192,8 @@ class Loop:
             client = node.create_client(Trigger, "/viewpoint_recorder/save")
             if not client.wait_for_service(timeout_sec=60):
                 raise RuntimeError("the viewpoint recorder did not come up; see ros_logs/viewpoint_recorder.log")
+            if not save:
+                return
             future = client.call_async(Trigger.Request())
             rclpy.spin_until_future_complete(node, future, timeout_sec=120)
             r = future.result()
