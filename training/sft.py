@@ -60,6 +60,7 @@ class SFTRunConfig(FromDict):
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
     eval_split: str = "test"
+    time_limit_s: float | None = None  # stop (and save) once training has run this long, whatever max_steps says
     extra: dict = field(default_factory=dict)  # passed to trl.SFTConfig as is (e.g. deepspeed, fsdp)
 
 
@@ -152,6 +153,36 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None):
     return HeldOutAccuracy()
 
 
+def time_limit_callback(seconds: float):
+    """A TrainerCallback that ends training after ``seconds`` of it; the run then saves as if it had finished.
+
+    For time-boxed comparisons (bench/sweep.py) and for "train for 10 minutes" on a shared machine.
+    """
+    from transformers import TrainerCallback
+
+    class TimeLimit(TrainerCallback):
+        t0 = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if time.perf_counter() - self.t0 >= seconds:
+                control.should_training_stop = True
+                control.should_save = True
+            return control
+
+    return TimeLimit()
+
+
+def training_callbacks(cfg, processor) -> list:
+    """The held-out accuracy log and the time limit, where the config asks for them."""
+    callbacks = [accuracy_callback(cfg, processor, cfg.families)] if getattr(cfg, "eval_every", 0) > 0 else []
+    if getattr(cfg, "time_limit_s", None):
+        callbacks.append(time_limit_callback(cfg.time_limit_s))
+    return callbacks
+
+
 def _device_flags(model) -> dict:
     import torch
 
@@ -220,16 +251,16 @@ def run_sft(cfg: SFTRunConfig) -> Path:
                          set(cfg.families) if cfg.families else None, cfg.max_train_samples)
     train = train.select(idx)
     train = train.add_column("length", length_keys(train["prompt_style"]))
-    args = SFTConfig(
+    args = dict(
         output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler,
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none",
         assistant_only_loss=True, max_length=None, dataloader_num_workers=0, disable_tqdm=False,
-        train_sampling_strategy="group_by_length",
-        **_device_flags(model), **cfg.extra)
-    callbacks = [accuracy_callback(cfg, processor, cfg.families)] if cfg.eval_every > 0 else None
+        train_sampling_strategy="group_by_length", **_device_flags(model))
+    args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
+    callbacks = training_callbacks(cfg, processor) or None
     trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor,
                                         callbacks=callbacks)
     return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train),
