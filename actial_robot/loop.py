@@ -205,10 +205,15 @@ class Loop:
             rclpy.shutdown()
 
     def _retrain(self, grpo, captured, retrained):
-        from training.retrain import RetrainConfig, run_retrain
+        from training.retrain import NotEnoughCaptures, RetrainConfig, run_retrain
 
-        run_retrain(RetrainConfig(checkpoint=str(grpo), dataset=str(captured), output_dir=str(retrained),
-                                  max_steps=self.cfg.retrain_steps, threads=2))
+        try:
+            run_retrain(RetrainConfig(checkpoint=str(grpo), dataset=str(captured), output_dir=str(retrained),
+                                      max_steps=self.cfg.retrain_steps, threads=2))
+        except NotEnoughCaptures as e:  # a short run may record too few scenes: say so in the report, don't crash
+            self.echo(f"  retrain skipped: {e}")
+            retrained.mkdir(parents=True, exist_ok=True)
+            (retrained / "retrain.json").write_text(json.dumps({"skipped": str(e)}) + "\n")
 
     # -- report ---------------------------------------------------------------------------------
     def _report(self) -> Path:
@@ -245,7 +250,9 @@ class Loop:
             lines += ["", f"Through the ROS 2 nodes (sim_bridge, spatial_query, pick_place_agent, served model): "
                           f"{100 * ros['success_rate']:.0f}% success over {ros['episodes']} episodes."]
         rt = load(out / "retrained" / "retrain.json")
-        if rt:
+        if rt and rt.get("skipped"):
+            lines += ["", "## Retraining on the cameras' captures", "", f"Skipped: {rt['skipped']}"]
+        elif rt:
             lines += ["", "## Retraining on the cameras' captures (held-out captured scenes)", "",
                       f"before {pct(rt['before']['accuracy'])} -> after {pct(rt['after']['accuracy'])} "
                       f"({100 * rt['gain']:+.1f} points, {rt['before']['n']} questions)"]

@@ -10,7 +10,7 @@ import pytest
 from training.checkpoint import read_manifest
 from training.dataset import read_table
 from training.interchange import write_views_dataset
-from training.retrain import RetrainConfig, run_retrain
+from training.retrain import NotEnoughCaptures, RetrainConfig, run_retrain
 from training.views import SceneInfo, View, encode_image
 
 
@@ -66,6 +66,6 @@ def test_retrain_reports_before_after_and_resumes(served_checkpoint, captured, t
 def test_retrain_needs_a_held_out_split(served_checkpoint, tmp_path):
     scenes = {"only": _orbit_views("only", "train")}
     data = write_views_dataset(scenes, tmp_path / "d", name="t")
-    with pytest.raises(ValueError, match="needs rows in 'train' and 'test'"):
+    with pytest.raises(NotEnoughCaptures, match="needs rows in 'train' and 'test'"):
         run_retrain(RetrainConfig(checkpoint=str(served_checkpoint[0]), dataset=str(data),
                                   output_dir=str(tmp_path / "o"), max_steps=1))

@@ -16,6 +16,10 @@ from pathlib import Path
 from sim_envs.config import FromDict
 
 
+class NotEnoughCaptures(ValueError):
+    """The captured dataset lacks a train or a held-out split: nothing to retrain on or to measure with."""
+
+
 @dataclass
 class RetrainConfig(FromDict):
     checkpoint: str = ""  # the model to continue from
@@ -47,7 +51,7 @@ def run_retrain(cfg: RetrainConfig) -> dict:
 
     splits = load_manifest(cfg.dataset)["counts"]["split"]
     if not splits.get("train") or not splits.get(cfg.eval_split):
-        raise ValueError(f"{cfg.dataset} needs rows in 'train' and '{cfg.eval_split}' splits to retrain and measure; "
+        raise NotEnoughCaptures(f"{cfg.dataset} needs rows in 'train' and '{cfg.eval_split}' splits to retrain and measure; "
                          f"it has {splits}. Record more scenes (the recorder holds every test_every-th scene out)")
     before = _evaluate(cfg.checkpoint, cfg)
     out = run_sft(SFTRunConfig(model=cfg.checkpoint, dataset=cfg.dataset, output_dir=cfg.output_dir, preset=cfg.preset,
@@ -85,4 +89,4 @@ def markdown(summary: dict) -> str:
             f"Gain: {100 * summary['gain']:+.1f} points.\n")
 
 
-__all__ = ["RetrainConfig", "run_retrain"]
+__all__ = ["NotEnoughCaptures", "RetrainConfig", "run_retrain"]
