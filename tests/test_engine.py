@@ -153,6 +153,12 @@ def test_pick_place_source(tmp_path):
     rows = build_shard(cfg, 0)
     assert len(rows) == 20 and {r["source"] for r in rows} == {"pick_place"}
     assert all(len(r["objects"]) == 3 for r in rows)
+    # the tabletop catalogue holds fewer held-out objects than a scene has: each such scene takes them all
+    held = GeneratorConfig(**{**SMALL, "n_pairs": 10, "source": "pick_place", "splits": {"test_objects": 1.0}})
+    rows = build_shard(held, 0)
+    assert len(rows) == 10 and {r["split"] for r in rows} == {"test_objects"}
+    assert all(any(label.split()[-1] in held.heldout_objects for label in r["objects"])  # "yellow teddy"
+               for r in rows), [r["objects"] for r in rows]
 
 
 @pytest.mark.parametrize("bad,match", [

@@ -157,7 +157,12 @@ class SceneSource:
         n_obj = 3 if (cfg.source == "pick_place" or rng.uniform() < cfg.multi_object_share) else 1
         pool = self.pool_heldout if split == "test_objects" else self.pool_train
         bgs = self.bg_heldout if split == "test_backgrounds" else self.bg_train
-        objects = [str(o) for o in rng.choice(pool, n_obj, replace=False)]
+        if len(pool) >= n_obj:
+            objects = [str(o) for o in rng.choice(pool, n_obj, replace=False)]
+        else:  # fewer held-out objects than the scene holds (the tabletop's catalogue): all of them, topped up
+            rest = [n for n in self.pool_train if n not in pool]
+            objects = [str(o) for o in rng.permutation(pool)] + [str(o) for o in rng.choice(rest, n_obj - len(pool),
+                                                                                            replace=False)]
         background = str(bgs[int(rng.integers(len(bgs)))])
         scene_cfg = dataclasses.replace(base.config.scene, objects=objects, background=background, n_objects=n_obj)
         # Object-centric views: objects twice the tabletop size, so they fill a good part of the frame.

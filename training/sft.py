@@ -183,6 +183,17 @@ def training_callbacks(cfg, processor) -> list:
     return callbacks
 
 
+def default_data_workers() -> int:
+    """DataLoader workers for SFT: none on a CPU host (they would take cores from the training threads);
+    on a GPU host, up to 4. Images go through Qwen's processor in the collator, on the CPU, and on an H100
+    one process with no workers kept the GPU mostly idle (README, SFT sweeps)."""
+    import os
+
+    import torch
+
+    return min(4, max(0, (os.cpu_count() or 1) // 2)) if torch.cuda.is_available() else 0
+
+
 def _device_flags(model) -> dict:
     import torch
 
@@ -257,7 +268,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler,
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none",
-        assistant_only_loss=True, max_length=None, dataloader_num_workers=0, disable_tqdm=False,
+        assistant_only_loss=True, max_length=None, dataloader_num_workers=default_data_workers(), disable_tqdm=False,
         train_sampling_strategy="group_by_length", **_device_flags(model))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
     callbacks = training_callbacks(cfg, processor) or None
