@@ -28,7 +28,7 @@ app.add_typer(train_app, name="train")
 ros_app = typer.Typer(help="ROS 2: start the node graph (model server, sim_bridge, spatial_query, recorder).",
                       no_args_is_help=True)
 app.add_typer(ros_app, name="ros")
-console = Console()
+console = Console(soft_wrap=True)  # paths and URLs stay whole on one line, in a terminal or a log
 
 
 @app.command()

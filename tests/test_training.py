@@ -201,6 +201,33 @@ def test_shift_sanity_dataset(tmp_path):
             xs.append(np.nonzero(red)[1].mean())
         assert abs(xs[1] - xs[0]) >= img.shape[1] / 6 - 2  # a plain move (JPEG blurs the edges by a pixel)
         assert ("right" if xs[1] > xs[0] else "left") == r["answer_text"] == r["options"][["A", "B"].index(r["answer"])]
+    # random colours: each row's square has its own colour, the same in both photos
+    out = shift_dataset(tmp_path / "shift-colour", n=20, rows_per_shard=20, color=None)
+    rows = read_table(out, columns=["images", "question", "answer_text"]).to_pylist()
+    colours = []
+    for r in rows:
+        xs, cs = [], []
+        for b in r["images"]:
+            img = decode_image(b).astype(int)
+            square = img.max(axis=2) - img.min(axis=2) > 150  # saturated: the noise spans at most 160 and rarely
+            core = np.nonzero(square)
+            xs.append(np.median(core[1]))
+            cs.append(np.median(img[core], axis=0))
+        assert np.abs(cs[0] - cs[1]).max() < 30 and "red" not in r["question"]
+        assert ("right" if xs[1] > xs[0] else "left") == r["answer_text"]
+        colours.append(cs[0])
+    assert np.ptp(np.array(colours), axis=0).max() > 150  # the colour varies from row to row
+    # distractors: other colours in each photo; only the followed square is in both
+    out = shift_dataset(tmp_path / "shift-distract", n=20, rows_per_shard=20, color=None, distractors=2)
+    for r in read_table(out, columns=["images", "question", "meta"]).to_pylist():
+        imgs = [decode_image(b).astype(int) for b in r["images"]]
+        sat = []
+        for im in imgs:  # colours (in 64-level bins) covering most of a square, not a stray noise pixel
+            bins, counts = np.unique(im[im.max(axis=2) - im.min(axis=2) > 150] // 64, axis=0, return_counts=True)
+            sat.append(bins[counts >= 100])
+        assert "in both photos" in r["question"] and all(len(c) >= 3 for c in sat)  # 3 squares' colours each
+        shared = {tuple(c) for c in sat[0]} & {tuple(c) for c in sat[1]}
+        assert 1 <= len(shared) < min(len(sat[0]), len(sat[1]))  # the followed square's colour, not all
 
 
 def test_position_sanity_dataset(tmp_path):

@@ -82,38 +82,66 @@ def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     return _finish(writer, {"name": "sanity-position", "n": n, "size": size, "seed": seed})
 
 
-SHIFT_QUESTION = "Did the red square move to the left or to the right from the first photo to the second?"
+SHIFT_QUESTION = "Did the {what} move to the left or to the right from the first photo to the second?"
+RED = (230, 20, 20)
 
 
 def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
-                  rows_per_shard: int = 1000) -> Path:
+                  rows_per_shard: int = 1000, color: tuple[int, int, int] | None = RED, distractors: int = 0) -> Path:
     """``n`` rows asking which way a red square moved between the two photos (fixed options: left, right).
 
     The simplest two-view question: what a sideways camera move does to an object in the image, with
     nothing else to see. Position (one photo) needs where; this needs where in photo 1 *compared with*
     where in photo 2, across the two images' tokens -- what every viewpoint question needs.
+    ``color=None`` paints each row's square a random colour (the same in both photos), so that no fixed
+    colour detector answers it: the model must find the same thing in both photos, as with real objects.
+    ``distractors=k`` adds k squares of other random colours to each photo, drawn afresh per photo: the
+    square to follow is the one in both photos, found only by matching the two photos (pans and orbits of
+    scenes with several objects need the same).
     """
     rng = np.random.default_rng(seed)
     writer = _writer(out, rows_per_shard, "sanity-shift")
     s = size // 6
+    what = "square that is in both photos" if distractors else "red square" if color == RED else "square"
+    question = SHIFT_QUESTION.format(what=what)
+
+    def colour():  # saturated: one channel high, one low, one anywhere
+        return tuple(int(c) for c in rng.permutation([rng.integers(200, 256), rng.integers(0, 40), rng.integers(0, 256)]))
+
     for i in range(n):
         imgs = [rng.integers(40, 200, (size, size, 3), dtype=np.uint8) for _ in range(2)]
+        paint = color if color is not None else colour()
         while True:  # at least one square's width apart, so the move is plain to see
             xs = rng.integers(0, size - s, 2)
             if abs(int(xs[1]) - int(xs[0])) >= s:
                 break
-        for im, x in zip(imgs, xs):
+        used = [paint]  # every distractor, in either photo, plainly differs from the square and from each other
+        for _ in range(2 * distractors):
+            other = colour()
+            while min(max(abs(a - b) for a, b in zip(other, u)) for u in used) < 120:
+                other = colour()
+            used.append(other)
+        for k, (im, x) in enumerate(zip(imgs, xs)):
             y = int(rng.integers(0, size - s))
-            im[y:y + s, int(x):int(x) + s] = (230, 20, 20)
+            taken = [(int(x), y)]
+            for other in used[1 + k * distractors: 1 + (k + 1) * distractors]:
+                while True:  # not touching the squares already there
+                    dx, dy = (int(v) for v in rng.integers(0, size - s, 2))
+                    if all(abs(dx - tx) > s or abs(dy - ty) > s for tx, ty in taken):
+                        break
+                im[dy:dy + s, dx:dx + s] = other
+                taken.append((dx, dy))
+            im[y:y + s, int(x):int(x) + s] = paint
         side = int(xs[1] > xs[0])
         correct = ["left", "right"][side]
         row = empty_row()
         row.update(id=f"shift-{seed}-{i}", family="shift", split="test" if rng.uniform() < test_share else "train",
-                   source="sanity", images=[encode_image(im) for im in imgs], question=SHIFT_QUESTION,
+                   source="sanity", images=[encode_image(im) for im in imgs], question=question,
                    options=["left", "right"], answer="AB"[side], answer_text=correct,
                    response=response("AB"[side], correct), meta=json.dumps({"x": [int(x) for x in xs]}))
         writer.add(row)
-    return _finish(writer, {"name": "sanity-shift", "n": n, "size": size, "seed": seed})
+    return _finish(writer, {"name": "sanity-shift", "n": n, "size": size, "seed": seed,
+                            "color": "random" if color is None else list(color), "distractors": distractors})
 
 
 TEXT_QUESTION = "The red square is in the {side} half. Is the red square in the left half or the right half?"
