@@ -1,6 +1,7 @@
 """Plumbing checks for the tiny preset: does SFT learn what any working pipeline learns fast?
 
-    .venv/bin/python bench/sanity.py                # ~14 min on 2 cores
+    .venv/bin/python bench/sanity.py                           # all checks, ~40 min on 2 cores
+    .venv/bin/python bench/sanity.py --only text_answer shift   # some of them
 
 Runs SFT from a fresh tiny model on three sanity datasets (training/sanity.py) and logs held-out accuracy
 as it trains: "the answer is stated in the question" (text only), "is the red square in the left or
@@ -25,10 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-CHECKS = {  # name -> (dataset builder, SFT steps)
-    "text_answer": ("text_answer_dataset", 150),
-    "position": ("position_dataset", 400),
-    "shift": ("shift_dataset", 600),
+CHECKS = {  # name -> (dataset builder, SFT steps, builder options)
+    "text_answer": ("text_answer_dataset", 150, {}),
+    "position": ("position_dataset", 400, {}),
+    "shift": ("shift_dataset", 600, {}),
+    # rungs towards real scenes: no fixed colour to detect; then other squares, so the two photos must be matched
+    "shift_colour": ("shift_dataset", 900, {"color": None}),
+    "shift_distractors": ("shift_dataset", 900, {"color": None, "distractors": 2}),
 }
 
 
@@ -44,14 +48,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=4000, help="rows per sanity dataset")
     ap.add_argument("--eval-every", type=int, default=50)
+    ap.add_argument("--only", nargs="+", choices=list(CHECKS), help="run these checks (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "sanity.json")
     args = ap.parse_args()
+    checks = {k: v for k, v in CHECKS.items() if not args.only or k in args.only}
 
-    results = {}
+    # --only updates its checks in an existing results file and keeps the others' last measurements
+    results = json.loads(args.out.read_text()) if args.only and args.out.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (builder, steps) in CHECKS.items():
+        for name, (builder, steps, options) in checks.items():
             root = Path(tmp) / name
-            data = getattr(sanity, builder)(root / "data", n=args.rows)
+            data = getattr(sanity, builder)(root / "data", n=args.rows, **options)
             tiny = build_tiny(root / "tiny", dataset_texts(data))
             ckpt = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft"),
                                         reasoning_ratio=0.0, max_steps=steps, batch_size=32, learning_rate=1e-3,
