@@ -217,6 +217,10 @@ def test_shift_sanity_dataset(tmp_path):
         assert ("right" if xs[1] > xs[0] else "left") == r["answer_text"]
         colours.append(cs[0])
     assert np.ptp(np.array(colours), axis=0).max() > 150  # the colour varies from row to row
+    big = shift_dataset(tmp_path / "shift-big", n=4, rows_per_shard=4, color=None, square=40)
+    for r in read_table(big, columns=["images"]).to_pylist():
+        img = decode_image(r["images"][0]).astype(int)
+        assert abs(int((img.max(axis=2) - img.min(axis=2) > 150).sum()) - 40 * 40) < 200  # a 40 px square
     # distractors: other colours in each photo; only the followed square is in both
     out = shift_dataset(tmp_path / "shift-distract", n=20, rows_per_shard=20, color=None, distractors=2)
     for r in read_table(out, columns=["images", "question", "meta"]).to_pylist():

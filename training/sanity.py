@@ -87,7 +87,8 @@ RED = (230, 20, 20)
 
 
 def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
-                  rows_per_shard: int = 1000, color: tuple[int, int, int] | None = RED, distractors: int = 0) -> Path:
+                  rows_per_shard: int = 1000, color: tuple[int, int, int] | None = RED, distractors: int = 0,
+                  square: int | None = None) -> Path:
     """``n`` rows asking which way a red square moved between the two photos (fixed options: left, right).
 
     The simplest two-view question: what a sideways camera move does to an object in the image, with
@@ -101,7 +102,7 @@ def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0
     """
     rng = np.random.default_rng(seed)
     writer = _writer(out, rows_per_shard, "sanity-shift")
-    s = size // 6
+    s = square or size // 6  # side in px (default 18 at 112 px: smaller than one 28-px token)
     what = "square that is in both photos" if distractors else "red square" if color == RED else "square"
     question = SHIFT_QUESTION.format(what=what)
 
@@ -141,7 +142,8 @@ def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0
                    response=response("AB"[side], correct), meta=json.dumps({"x": [int(x) for x in xs]}))
         writer.add(row)
     return _finish(writer, {"name": "sanity-shift", "n": n, "size": size, "seed": seed,
-                            "color": "random" if color is None else list(color), "distractors": distractors})
+                            "color": "random" if color is None else list(color), "distractors": distractors,
+                            "square": s})
 
 
 TEXT_QUESTION = "The red square is in the {side} half. Is the red square in the left half or the right half?"
