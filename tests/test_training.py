@@ -249,6 +249,12 @@ def test_position_sanity_dataset(tmp_path):
         side = "left" if xs.mean() < img.shape[1] / 2 else "right"  # the pixels agree with the label
         assert side == r["answer_text"] and r["options"][["A", "B"].index(r["answer"])] == side
         assert r["response"] == f"<think>{side}</think><answer>{r['answer']}</answer>"
+    out = position_dataset(tmp_path / "pos-colour", n=20, rows_per_shard=20, color=None)  # any colour per row
+    for r in read_table(out, columns=["images", "question", "answer_text"]).to_pylist():
+        img = decode_image(r["images"][0]).astype(int)
+        xs = np.nonzero(img.max(axis=2) - img.min(axis=2) > 150)[1]
+        assert ("left" if np.median(xs) < img.shape[1] / 2 else "right") == r["answer_text"]
+        assert "red" not in r["question"]
 
 
 def test_brightness_with_fixed_option_order(setup, tmp_path):

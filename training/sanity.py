@@ -53,37 +53,45 @@ def brightness_dataset(source: str | Path, out: str | Path, n: int = 4000, facto
     return _finish(writer, {"name": "sanity-brightness", "source": str(source), "n": n, "factor": factor, "seed": seed})
 
 
-POSITION_QUESTION = "Is the red square in the left half or the right half of the first photo?"
+POSITION_QUESTION = "Is the {what} in the left half or the right half of the first photo?"
+RED = (230, 20, 20)
+
+
+def _saturated(rng: np.random.Generator) -> tuple[int, int, int]:
+    """A random saturated colour (one channel high, one low, one anywhere): plain against the grey noise."""
+    return tuple(int(c) for c in rng.permutation([rng.integers(200, 256), rng.integers(0, 40), rng.integers(0, 256)]))
 
 
 def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
-                     rows_per_shard: int = 1000) -> Path:
+                     rows_per_shard: int = 1000, color: tuple[int, int, int] | None = RED) -> Path:
     """``n`` rows asking on which side of the first photo a red square is (fixed options: left, right).
 
     Viewpoint questions need *where* things are in an image; brightness does not. A model that learns
     brightness but not this cannot see positions (e.g. its position encoding cannot tell columns apart).
+    ``color=None``: a random colour per row, so the square must be found as "the thing that is not noise".
     """
     rng = np.random.default_rng(seed)
     writer = _writer(out, rows_per_shard, "sanity-position")
+    question = POSITION_QUESTION.format(what="red square" if color == RED else "square")
     for i in range(n):
         imgs = [rng.integers(40, 200, (size, size, 3), dtype=np.uint8) for _ in range(2)]
         side = int(rng.integers(2))
         s = size // 6
         x = int(rng.integers(0, size // 2 - s)) + side * (size // 2)
         y = int(rng.integers(0, size - s))
-        imgs[0][y:y + s, x:x + s] = (230, 20, 20)
+        imgs[0][y:y + s, x:x + s] = color if color is not None else _saturated(rng)
         correct = ["left", "right"][side]
         row = empty_row()
         row.update(id=f"position-{seed}-{i}", family="position", split="test" if rng.uniform() < test_share else "train",
-                   source="sanity", images=[encode_image(im) for im in imgs], question=POSITION_QUESTION,
+                   source="sanity", images=[encode_image(im) for im in imgs], question=question,
                    options=["left", "right"], answer="AB"[side], answer_text=correct,
                    response=response("AB"[side], correct), meta=json.dumps({"x": x, "y": y}))
         writer.add(row)
-    return _finish(writer, {"name": "sanity-position", "n": n, "size": size, "seed": seed})
+    return _finish(writer, {"name": "sanity-position", "n": n, "size": size, "seed": seed,
+                            "color": "random" if color is None else list(color)})
 
 
 SHIFT_QUESTION = "Did the {what} move to the left or to the right from the first photo to the second?"
-RED = (230, 20, 20)
 
 
 def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
@@ -106,21 +114,18 @@ def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0
     what = "square that is in both photos" if distractors else "red square" if color == RED else "square"
     question = SHIFT_QUESTION.format(what=what)
 
-    def colour():  # saturated: one channel high, one low, one anywhere
-        return tuple(int(c) for c in rng.permutation([rng.integers(200, 256), rng.integers(0, 40), rng.integers(0, 256)]))
-
     for i in range(n):
         imgs = [rng.integers(40, 200, (size, size, 3), dtype=np.uint8) for _ in range(2)]
-        paint = color if color is not None else colour()
+        paint = color if color is not None else _saturated(rng)
         while True:  # at least one square's width apart, so the move is plain to see
             xs = rng.integers(0, size - s, 2)
             if abs(int(xs[1]) - int(xs[0])) >= s:
                 break
         used = [paint]  # every distractor, in either photo, plainly differs from the square and from each other
         for _ in range(2 * distractors):
-            other = colour()
+            other = _saturated(rng)
             while min(max(abs(a - b) for a, b in zip(other, u)) for u in used) < 120:
-                other = colour()
+                other = _saturated(rng)
             used.append(other)
         for k, (im, x) in enumerate(zip(imgs, xs)):
             y = int(rng.integers(0, size - s))
