@@ -31,6 +31,7 @@ CHECKS = {  # name -> (dataset builder, SFT steps, builder options)
     "position": ("position_dataset", 400, {}),
     "shift": ("shift_dataset", 600, {}),
     # rungs towards real scenes: no fixed colour to detect; then other squares, so the two photos must be matched
+    "position_colour": ("position_dataset", 600, {"color": None}),
     "shift_colour": ("shift_dataset", 900, {"color": None}),
     "shift_distractors": ("shift_dataset", 900, {"color": None, "distractors": 2}),
 }
