@@ -51,6 +51,16 @@ def test_sft_step_trains_saves_and_resumes(setup):
     assert read_manifest(again)["log_history"][-1]["step"] == 3
 
 
+def test_sft_time_limit_stops_and_saves(setup):
+    root, data, tiny = setup
+    ckpt = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft-timed"), max_steps=500,
+                                batch_size=4, learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=1000,
+                                threads=1, time_limit_s=0.001, extra={"logging_steps": 2}))
+    m = read_manifest(ckpt)
+    assert max(h["step"] for h in m["log_history"]) == 1  # the limit ends training after its first step ...
+    assert (ckpt / "model.safetensors").exists() and m["train_config"]["extra"] == {"logging_steps": 2}  # ... saved
+
+
 def test_vision_warmup_frozen_vision_and_accuracy_logging(setup):
     root, data, tiny = setup
     from training.warmup import vision_warmup

@@ -185,8 +185,8 @@ def training_callbacks(cfg, processor) -> list:
 
 def default_data_workers() -> int:
     """DataLoader workers for SFT: none on a CPU host (they would take cores from the training threads);
-    on a GPU host, up to 4. Images go through Qwen's processor in the collator, on the CPU, and on an H100
-    one process with no workers kept the GPU mostly idle (README, SFT sweeps)."""
+    on a GPU host, up to 4. Images go through Qwen's processor in the collator, on the CPU: on an H100,
+    runs with 2 workers each were bound by it, not by the GPU (README, SFT sweeps)."""
     import os
 
     import torch
