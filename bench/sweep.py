@@ -4,7 +4,7 @@ and logs held-out accuracy as it goes; the runs start together (one process each
 the machine alike.
 
     .venv/bin/python bench/sweep.py bench/sweeps/gpu_viewpoint.yaml --data outputs/demo/data
-    .venv/bin/python bench/sweep.py bench/sweeps/smoke.yaml --data outputs/demo/data   # CPU, ~2 min
+    .venv/bin/python bench/sweep.py bench/sweeps/smoke.yaml --data outputs/demo/data   # CPU, ~1 min
 
 A spec is YAML: ``common`` holds SFTRunConfig fields for every run; ``runs`` is a list of
 ``{name, tiny: {TINY_SIZES overrides}, sft: {SFTRunConfig overrides}}``. Set ``time_limit_s`` (and a
