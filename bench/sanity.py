@@ -54,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     checks = {k: v for k, v in CHECKS.items() if not args.only or k in args.only}
 
-    # --only updates its checks in an existing results file and keeps the others' last measurements
+    # --only updates its checks in an existing results file and keeps the others' last measurements (JSON keys: str)
     results = json.loads(args.out.read_text()) if args.only and args.out.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (builder, steps, options) in checks.items():
@@ -74,7 +74,7 @@ def main() -> None:
     for col in ("check", "accuracy by step", "first step >= 95%"):
         table.add_column(col)
     for name, r in results.items():
-        table.add_row(name, " ".join(f"{s}:{a:.0%}" for s, a in sorted(r["accuracy_by_step"].items())),
+        table.add_row(name, " ".join(f"{s}:{a:.0%}" for s, a in sorted(r["accuracy_by_step"].items(), key=lambda kv: int(kv[0]))),
                       str(r["first_step_at_95"] or "not reached"))
     Console().print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
