@@ -74,7 +74,8 @@ def main() -> None:
     for col in ("check", "accuracy by step", "first step >= 95%"):
         table.add_column(col)
     for name, r in results.items():
-        table.add_row(name, " ".join(f"{s}:{a:.0%}" for s, a in sorted(r["accuracy_by_step"].items(), key=lambda kv: int(kv[0]))),
+        curve = sorted(r["accuracy_by_step"].items(), key=lambda kv: int(kv[0]))
+        table.add_row(name, " ".join(f"{s}:{a:.0%}" for s, a in curve),
                       str(r["first_step_at_95"] or "not reached"))
     Console().print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
