@@ -29,8 +29,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 def run_one(run: dict, common: dict, data: Path, work: Path) -> dict:
     """Build the run's tiny model, train it, return its curve (runs in a child process)."""
+    import torch
+
     from training.checkpoint import read_manifest
-    from training.presets import build_tiny, count_parameters, dataset_texts, load_model
+    from training.presets import build_tiny, dataset_texts, read_preset_info
     from training.sft import SFTRunConfig, run_sft
 
     out = work / run["name"]
@@ -45,10 +47,9 @@ def run_one(run: dict, common: dict, data: Path, work: Path) -> dict:
     evals = [h for h in hist if "eval_accuracy" in h]
     steps = max((h.get("step", 0) for h in hist), default=0)
     train_s = meta["train_seconds"] - sum(h.get("eval_seconds", 0.0) for h in evals)
-    import torch
-
+    # the parameter count comes from what build_tiny wrote (actial_preset.json), not from loading the model again
     return {"name": run["name"], "tiny": run.get("tiny", {}), "sft": run.get("sft", {}),
-            "parameters": count_parameters(load_model(tiny)[0]), "steps": steps, "wall_seconds": wall,
+            "parameters": read_preset_info(tiny)["parameters"], "steps": steps, "wall_seconds": wall,
             "train_seconds": train_s, "steps_per_s": steps / max(train_s, 1e-9),
             "samples_per_s": steps * cfg.batch_size * cfg.grad_accum / max(train_s, 1e-9),
             "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",

@@ -159,7 +159,8 @@ class InProcessAnswerer:
     Prompts are the processor's chat template (user content: question and options, one image part per
     image, instruction; ``questions.user_content``) with the generation prompt, padded on the left;
     only the new tokens are decoded, without skipping special tokens, and then the special ones (pad,
-    eos, end of turn, vision markers) are removed — the format tags ``<think>`` / ``<answer>`` stay whatever their tokenizer status.
+    eos, end of turn, vision markers) are removed — the format tags ``<think>`` / ``<answer>`` stay
+    whatever their tokenizer status.
     """
 
     def __init__(self, model, processor, name: str | None = None):

@@ -88,8 +88,8 @@ def user_content(text: str, image_parts: list[dict]) -> list[dict]:
     relative: with the images first, the question's varying length came between them and the answer, so
     the answer's distance to photo 1 and photo 2 changed from question to question, and the from-scratch
     tiny model did not learn even "which way did the red square move?" in 700 steps; with the images
-    after the question it did in 400-500 (README, Training; bench/sanity.py). The instruction comes last, next to the
-    answer, as before: with the images last instead, the tiny model's chain of thought degenerated
+    after the question it did in 400-500 (README, Training; bench/sanity.py). The instruction comes last,
+    next to the answer, as before: with the images last instead, the tiny model's chain of thought degenerated
     ("the the the ...", format rate 100% -> 0% in the loop's run). Every caller -- training, evaluation,
     the served model's client, the LLaMA-Factory export -- builds its prompt with this order.
     """

@@ -51,8 +51,9 @@ def run_retrain(cfg: RetrainConfig) -> dict:
 
     splits = load_manifest(cfg.dataset)["counts"]["split"]
     if not splits.get("train") or not splits.get(cfg.eval_split):
-        raise NotEnoughCaptures(f"{cfg.dataset} needs rows in 'train' and '{cfg.eval_split}' splits to retrain and measure; "
-                         f"it has {splits}. Record more scenes (the recorder holds every test_every-th scene out)")
+        raise NotEnoughCaptures(f"{cfg.dataset} needs rows in 'train' and '{cfg.eval_split}' splits to retrain and "
+                                f"measure; it has {splits}. Record more scenes (the recorder holds every "
+                                "test_every-th scene out)")
     before = _evaluate(cfg.checkpoint, cfg)
     out = run_sft(SFTRunConfig(model=cfg.checkpoint, dataset=cfg.dataset, output_dir=cfg.output_dir, preset=cfg.preset,
                                reasoning_ratio=0.0, max_steps=cfg.max_steps, batch_size=cfg.batch_size,

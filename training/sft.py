@@ -177,8 +177,8 @@ def time_limit_callback(seconds: float):
 
 def training_callbacks(cfg, processor) -> list:
     """The held-out accuracy log and the time limit, where the config asks for them."""
-    callbacks = [accuracy_callback(cfg, processor, cfg.families)] if getattr(cfg, "eval_every", 0) > 0 else []
-    if getattr(cfg, "time_limit_s", None):
+    callbacks = [accuracy_callback(cfg, processor, cfg.families)] if cfg.eval_every > 0 else []
+    if cfg.time_limit_s:
         callbacks.append(time_limit_callback(cfg.time_limit_s))
     return callbacks
 
