@@ -21,11 +21,13 @@ Two reference levels come with every cell:
 * ``chance`` — the mean of 1 / len(options) (a uniform guess); None for numeric questions (the
   fraction of the answer range within tolerance depends on the answer distribution, so it is not
   reported);
-* ``image_blind`` — the accuracy of always giving the training split's most common ``answer_text`` of
-  that family (numeric families: the training median, within tolerance). It is what a model that
-  ignores the images can reach by learning the answer prior; the option order is shuffled, so the
-  letter prior is worth only chance. None when the dataset (or ``EvalConfig.blind_dataset_dir``)
-  has no train rows of that family.
+* ``image_blind`` — the accuracy of the better of two image-blind guesses learned from the training
+  split, per family: always its most common ``answer_text``, or always its most common letter
+  (numeric families: the training median, within tolerance). It is what a model that ignores the
+  images can reach by learning the answer prior. The text prior is what matters when options are
+  shuffled; the letter prior when they are not, and for the object families, whose answer is an
+  object name (the scene's objects in scene order: a fixed letter beats any fixed name). None when
+  the dataset (or ``EvalConfig.blind_dataset_dir``) has no train rows of that family.
 
 Answerers share one interface, ``answer(rows, reasoning, *, max_new_tokens=None, temperature=0.0,
 seed=None) -> list[str]`` (raw completion texts, one per row): ``InProcessAnswerer`` runs a
@@ -416,8 +418,9 @@ def _load_rows(directory, positions: list[int]) -> list[dict]:
     return rows
 
 
-def _blind_answers(directory) -> dict[str, str | float]:
-    """family -> the training split's most common answer_text (numeric families: the median answer)."""
+def _blind_answers(directory) -> dict[str, tuple[str, str] | float]:
+    """family -> its image-blind guess: ("text", most common answer_text) or ("letter", most common
+    letter), whichever is right more often on the training split; numeric families: the median answer."""
     try:
         t = read_table(directory, columns=["split", "family", "options", "answer", "answer_text"], split="train")
     except DatasetError:
@@ -425,7 +428,7 @@ def _blind_answers(directory) -> dict[str, str | float]:
     by_family: dict[str, list] = {}
     for r in t.to_pylist():
         by_family.setdefault(r["family"], []).append(r)
-    out: dict[str, str | float] = {}
+    out: dict[str, tuple[str, str] | float] = {}
     for fam, rs in by_family.items():
         if all(not r["options"] for r in rs):
             nums = []
@@ -436,10 +439,14 @@ def _blind_answers(directory) -> dict[str, str | float]:
                     pass
             if nums:
                 out[fam] = float(np.median(nums))
-        else:
-            texts = [r["answer_text"] for r in rs if r["options"] and r["answer_text"]]
-            if texts:
-                out[fam] = Counter(texts).most_common(1)[0][0]
+            continue
+        choices = [r for r in rs if r["options"]]
+        guesses = [(kind, Counter(r[key] for r in choices if r[key]).most_common(1))
+                   for kind, key in (("text", "answer_text"), ("letter", "answer"))]
+        # most_common counts are the training hits of each guess; ties keep the text prior
+        kind, best = max(((k, c[0]) for k, c in guesses if c), key=lambda kc: kc[1][1], default=(None, None))
+        if kind:
+            out[fam] = (kind, best[0])
     return out
 
 
@@ -449,7 +456,8 @@ def _blind_correct(row: dict, blind: dict, tol: float | None) -> bool | None:
     guess = blind[row["family"]]
     if isinstance(guess, float):
         return is_correct(f"{guess:g}", row["answer"], tol if tol is not None else Q.NUMERIC_TOLERANCE_DEG)
-    return row["answer_text"] == guess
+    kind, value = guess
+    return (row["answer_text"] if kind == "text" else row["answer"]) == value
 
 
 # -- evaluation ---------------------------------------------------------------------------------
