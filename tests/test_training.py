@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from training.checkpoint import MANIFEST, add_evaluation, read_manifest
-from training.dataset import manifest_hash
+from training.dataset import manifest_hash, read_table
 from training.engine import GeneratorConfig, generate
 from training.grpo import GRPORunConfig, run_grpo
 from training.presets import build_tiny, dataset_texts, load_model
@@ -55,10 +55,15 @@ def test_sft_time_limit_stops_and_saves(setup):
     root, data, tiny = setup
     ckpt = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft-timed"), max_steps=500,
                                 batch_size=4, learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=1000,
-                                threads=1, time_limit_s=0.001, extra={"logging_steps": 2}))
+                                threads=1, time_limit_s=0.001, extra={"logging_steps": 2},
+                                extra_datasets=[str(data)]))
     m = read_manifest(ckpt)
     assert max(h["step"] for h in m["log_history"]) == 1  # the limit ends training after its first step ...
     assert (ckpt / "model.safetensors").exists() and m["train_config"]["extra"] == {"logging_steps": 2}  # ... saved
+    # the extra dataset (here: the same one again) is mixed in: twice the direct rows, 10% reasoning on top
+    styles = read_table(data, columns=["split", "prompt_style"], split="train")["prompt_style"].to_pylist()
+    direct = 2 * styles.count("direct")
+    assert m["train_samples"] == direct + round(direct * 0.1 / 0.9)
 
 
 def test_vision_warmup_frozen_vision_and_accuracy_logging(setup):

@@ -29,6 +29,7 @@ from .checkpoint import save_checkpoint
 class SFTRunConfig(FromDict):
     model: str = ""  # a model directory (tiny: from `actial model build-tiny`; 3b/7b: a local Qwen2.5-VL)
     dataset: str = ""  # a dataset directory from the data engine
+    extra_datasets: list[str] = field(default_factory=list)  # more dataset directories, mixed in (e.g. tabletop renders)
     output_dir: str = "outputs/sft"
     preset: str = "tiny"
     reasoning_ratio: float = 0.1  # hybrid cold start: share of chain-of-thought samples in the training mix
@@ -240,6 +241,7 @@ def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict)
 
 def run_sft(cfg: SFTRunConfig) -> Path:
     """Train, save a servable checkpoint in ``cfg.output_dir``, return its path."""
+    import datasets
     from trl import SFTConfig, SFTTrainer
 
     from .interchange import to_trl
@@ -256,7 +258,8 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         for name, p in model.named_parameters():
             if ".visual." in f".{name}":
                 p.requires_grad_(False)
-    train = to_trl(cfg.dataset, split="train", kind="sft")
+    parts = [to_trl(d, split="train", kind="sft") for d in [cfg.dataset, *cfg.extra_datasets]]
+    train = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     rng = np.random.default_rng(cfg.seed)
     idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
                          set(cfg.families) if cfg.families else None, cfg.max_train_samples)
