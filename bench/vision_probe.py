@@ -13,6 +13,10 @@ absolute error of x, and how often the object with the smallest predicted x is t
 Why: SFT supervises the vision tower only through one answer token, via the language model. When SFT
 stays at the answer prior, this says on which side of the language model the problem lies: if the tower
 learns the positions here, it can see them, and what fails is the language model's reading of them.
+``--readout mean`` averages the tokens before the linear layer, so the head cannot tell them apart by
+place: Qwen2.5-VL's vision tower has no absolute position embedding (2D rotary only), so objects are
+placed this way only if the tower writes where they are into the tokens themselves. The language model
+is in the same situation: it sees token contents, and positions only through rotary phases in attention.
 Writes JSON (the curve and the settings).
 """
 
@@ -70,6 +74,8 @@ def main() -> None:
     ap.add_argument("--eval-rows", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--readout", choices=["flat", "mean"], default="flat",
+                    help="flat: a linear layer on all tokens side by side; mean: on their average (position-blind)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "vision_probe.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -86,7 +92,10 @@ def main() -> None:
         nonlocal n_tokens, head
         enc = processor.image_processor(images=[decode_image(b) for b, _, _ in sample], return_tensors="pt")
         tokens = tower(enc["pixel_values"], grid_thw=enc["image_grid_thw"]).pooler_output  # merged tokens
-        feats = tokens.reshape(len(sample), -1)  # one image's tokens side by side: the head knows each token's place
+        feats = tokens.reshape(len(sample), -1, tokens.shape[-1])
+        # flat: one image's tokens side by side, so the head knows each token's place; mean: it does not, and
+        # can place objects only if the tokens' content says where they are (the language model's situation)
+        feats = feats.flatten(1) if args.readout == "flat" else feats.mean(1)
         if head is None:
             n_tokens = tokens.shape[0] // len(sample)
             head = torch.nn.Linear(feats.shape[1], len(sample[0][1]))
@@ -118,7 +127,7 @@ def main() -> None:
                   f"({len(test)} held-out rows, {time.perf_counter() - t0:.0f} s)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"data": str(args.data), "model": str(args.model), "steps": args.steps,
-                                    "batch": args.batch, "lr": args.lr, "threads": args.threads,
+                                    "batch": args.batch, "lr": args.lr, "readout": args.readout, "threads": args.threads,
                                     "train_rows": len(rows["train"]), "test_rows": len(test),
                                     "tokens_per_image": n_tokens, "curve": curve}, indent=2) + "\n")
     print(f"wrote {args.out}")
