@@ -34,6 +34,8 @@ CHECKS = {  # name -> (dataset builder, SFT steps, builder options)
     "position_colour": ("position_dataset", 600, {"color": None}),
     "shift_colour": ("shift_dataset", 900, {"color": None}),
     "shift_distractors": ("shift_dataset", 900, {"color": None, "distractors": 2}),
+    # the colour is named in the question, among other palette squares: a word tied to what it looks like
+    "position_named": ("named_position_dataset", 900, {}),
 }
 
 

@@ -270,6 +270,18 @@ def test_position_sanity_dataset(tmp_path):
         xs = np.nonzero(img.max(axis=2) - img.min(axis=2) > 150)[1]
         assert ("left" if np.median(xs) < img.shape[1] / 2 else "right") == r["answer_text"]
         assert "red" not in r["question"]
+    # a named colour among three palette squares: the named square's pixels are on the labelled side
+    from sim_envs.objects import PALETTE
+    from training.sanity import named_position_dataset
+
+    out = named_position_dataset(tmp_path / "pos-named", n=30, rows_per_shard=30)
+    for r in read_table(out, columns=["images", "question", "answer_text", "meta"]).to_pylist():
+        meta = json.loads(r["meta"])
+        assert len(set(meta["colours"])) == 3 and f"the {meta['asked']} square" in r["question"]
+        img = decode_image(r["images"][0]).astype(int)
+        want = np.array([round(255 * c) for c in PALETTE[meta["asked"]]])
+        xs = np.nonzero(np.abs(img - want).max(axis=2) <= 8)[1]  # JPEG keeps a flat square's colour within a few levels
+        assert len(xs) and ("left" if np.median(xs) < img.shape[1] / 2 else "right") == r["answer_text"]
 
 
 def test_brightness_with_fixed_option_order(setup, tmp_path):

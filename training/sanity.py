@@ -91,6 +91,47 @@ def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
                             "color": "random" if color is None else list(color)})
 
 
+def named_position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
+                           rows_per_shard: int = 1000, squares: int = 3) -> Path:
+    """``n`` rows asking on which side of the first photo the square of a *named* colour is (options: left, right).
+
+    Each photo holds ``squares`` squares of different palette colours (sim_envs.objects.PALETTE, the colours
+    the object questions name); the question names one of them. Unlike the red square, no fixed detector
+    answers it: the model must tie the colour word in the question to the colour in the photo, which every
+    object question needs ("which object is the left-most?" with options "green cube", "purple box", ...).
+    """
+    from sim_envs.objects import PALETTE
+
+    names = list(PALETTE)
+    rgb = {k: tuple(int(round(255 * c)) for c in v) for k, v in PALETTE.items()}
+    rng = np.random.default_rng(seed)
+    writer = _writer(out, rows_per_shard, "sanity-named-position")
+    s = size // 6
+    for i in range(n):
+        imgs = [rng.integers(40, 200, (size, size, 3), dtype=np.uint8) for _ in range(2)]
+        colours = [names[int(k)] for k in rng.choice(len(names), squares, replace=False)]
+        side = int(rng.integers(2))  # the asked square (the first) lies wholly in this half; the others anywhere
+        taken: list[tuple[int, int]] = []
+        for j, c in enumerate(colours):
+            while True:  # not touching the squares already there
+                x = int(rng.integers(0, size // 2 - s)) + side * (size // 2) if j == 0 else int(rng.integers(0, size - s))
+                y = int(rng.integers(0, size - s))
+                if all(abs(x - tx) > s or abs(y - ty) > s for tx, ty in taken):
+                    break
+            taken.append((x, y))
+            imgs[0][y:y + s, x:x + s] = rgb[c]
+        correct = ["left", "right"][side]
+        row = empty_row()
+        row.update(id=f"named-{seed}-{i}", family="named_position",
+                   split="test" if rng.uniform() < test_share else "train", source="sanity",
+                   images=[encode_image(im) for im in imgs],
+                   question=POSITION_QUESTION.format(what=f"{colours[0]} square"), options=["left", "right"],
+                   answer="AB"[side], answer_text=correct, response=response("AB"[side], correct),
+                   meta=json.dumps({"colours": colours, "asked": colours[0], "xy": taken}))
+        writer.add(row)
+    return _finish(writer, {"name": "sanity-named-position", "n": n, "size": size, "seed": seed, "squares": squares})
+
+
 SHIFT_QUESTION = "Did the {what} move to the left or to the right from the first photo to the second?"
 
 
@@ -189,4 +230,4 @@ def _finish(writer: ShardWriter, generator: dict) -> Path:
     return writer.directory
 
 
-__all__ = ["brightness_dataset", "position_dataset", "shift_dataset", "text_answer_dataset"]
+__all__ = ["brightness_dataset", "named_position_dataset", "position_dataset", "shift_dataset", "text_answer_dataset"]
