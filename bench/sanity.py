@@ -37,6 +37,7 @@ CHECKS = {  # name -> (dataset builder, SFT steps, builder options)
     # the colour is named in the question, among other palette squares: a word tied to what it looks like
     "position_named": ("named_position_dataset", 900, {}),
     "position_named_alone": ("named_position_dataset", 600, {"squares": 1}),  # the named square alone
+    "position_named_two": ("named_position_dataset", 600, {"squares": 1, "palette": ["red", "green"]}),  # 2 colours
 }
 
 

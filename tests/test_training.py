@@ -282,6 +282,10 @@ def test_position_sanity_dataset(tmp_path):
         want = np.array([round(255 * c) for c in PALETTE[meta["asked"]]])
         xs = np.nonzero(np.abs(img - want).max(axis=2) <= 8)[1]  # JPEG keeps a flat square's colour within a few levels
         assert len(xs) and ("left" if np.median(xs) < img.shape[1] / 2 else "right") == r["answer_text"]
+    two = named_position_dataset(tmp_path / "pos-two", n=20, rows_per_shard=20, squares=1, palette=["red", "green"])
+    assert {json.loads(r["meta"])["asked"] for r in read_table(two, columns=["meta"]).to_pylist()} <= {"red", "green"}
+    with pytest.raises(ValueError, match="palette"):
+        named_position_dataset(tmp_path / "pos-bad", n=2, palette=["red", "mauve"])
 
 
 def test_brightness_with_fixed_option_order(setup, tmp_path):

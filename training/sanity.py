@@ -92,17 +92,21 @@ def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
 
 
 def named_position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
-                           rows_per_shard: int = 1000, squares: int = 3) -> Path:
+                           rows_per_shard: int = 1000, squares: int = 3, palette: list[str] | None = None) -> Path:
     """``n`` rows asking on which side of the first photo the square of a *named* colour is (options: left, right).
 
     Each photo holds ``squares`` squares of different palette colours (sim_envs.objects.PALETTE, the colours
     the object questions name); the question names one of them. Unlike the red square, no fixed detector
     answers it: the model must tie the colour word in the question to the colour in the photo, which every
     object question needs ("which object is the left-most?" with options "green cube", "purple box", ...).
+    ``palette``: the colour names to draw from (default: all ten), e.g. ``["red", "green"]`` for a curriculum
+    over the number of colours.
     """
     from sim_envs.objects import PALETTE
 
-    names = list(PALETTE)
+    names = list(palette or PALETTE)
+    if len(names) < squares or any(n not in PALETTE for n in names):
+        raise ValueError(f"palette must name at least {squares} of {', '.join(PALETTE)}; got {names}")
     rgb = {k: tuple(int(round(255 * c)) for c in v) for k, v in PALETTE.items()}
     rng = np.random.default_rng(seed)
     writer = _writer(out, rows_per_shard, "sanity-named-position")
@@ -129,7 +133,8 @@ def named_position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed
                    answer="AB"[side], answer_text=correct, response=response("AB"[side], correct),
                    meta=json.dumps({"colours": colours, "asked": colours[0], "xy": taken}))
         writer.add(row)
-    return _finish(writer, {"name": "sanity-named-position", "n": n, "size": size, "seed": seed, "squares": squares})
+    return _finish(writer, {"name": "sanity-named-position", "n": n, "size": size, "seed": seed, "squares": squares,
+                            "palette": names})
 
 
 SHIFT_QUESTION = "Did the {what} move to the left or to the right from the first photo to the second?"
