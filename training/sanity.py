@@ -99,13 +99,14 @@ def named_position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed
     the object questions name); the question names one of them. Unlike the red square, no fixed detector
     answers it: the model must tie the colour word in the question to the colour in the photo, which every
     object question needs ("which object is the left-most?" with options "green cube", "purple box", ...).
+    ``squares=1``: the named square alone (the word is then not needed, only a detector for every colour).
     ``palette``: the colour names to draw from (default: all ten), e.g. ``["red", "green"]`` for a curriculum
     over the number of colours.
     """
     from sim_envs.objects import PALETTE
 
     names = list(palette or PALETTE)
-    if len(names) < squares or any(n not in PALETTE for n in names):
+    if len(names) < squares or any(c not in PALETTE for c in names):
         raise ValueError(f"palette must name at least {squares} of {', '.join(PALETTE)}; got {names}")
     rgb = {k: tuple(int(round(255 * c)) for c in v) for k, v in PALETTE.items()}
     rng = np.random.default_rng(seed)
