@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=4000, help="rows per sanity dataset")
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--only", nargs="+", choices=list(CHECKS), help="run these checks (default: all)")
+    ap.add_argument("--steps", type=int, help="SFT steps for every check run (default: each check's own budget)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "sanity.json")
     args = ap.parse_args()
     checks = {k: v for k, v in CHECKS.items() if not args.only or k in args.only}
@@ -62,6 +63,7 @@ def main() -> None:
     results = json.loads(args.out.read_text()) if args.only and args.out.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (builder, steps, options) in checks.items():
+            steps = args.steps or steps
             root = Path(tmp) / name
             data = getattr(sanity, builder)(root / "data", n=args.rows, **options)
             tiny = build_tiny(root / "tiny", dataset_texts(data))
