@@ -84,27 +84,27 @@ def main() -> None:
     rows = load_rows(args.data)
     model, processor = load_model(args.model, "tiny")
     tower = model.model.visual
-    n_tokens = None
-    head = None
     rng = np.random.default_rng(args.seed)
 
-    def predict(sample):
-        nonlocal n_tokens, head
+    def tokens(sample):
+        """(images, merged tokens per image, width): what the language model would receive."""
         enc = processor.image_processor(images=[decode_image(b) for b, _, _ in sample], return_tensors="pt")
-        tokens = tower(enc["pixel_values"], grid_thw=enc["image_grid_thw"]).pooler_output  # merged tokens
-        feats = tokens.reshape(len(sample), -1, tokens.shape[-1])
-        # flat: one image's tokens side by side, so the head knows each token's place; mean: it does not, and
-        # can place objects only if the tokens' content says where they are (the language model's situation)
-        feats = feats.flatten(1) if args.readout == "flat" else feats.mean(1)
-        if head is None:
-            n_tokens = tokens.shape[0] // len(sample)
-            head = torch.nn.Linear(feats.shape[1], len(sample[0][1]))
-            opt.add_param_group({"params": head.parameters()})
+        merged = tower(enc["pixel_values"], grid_thw=enc["image_grid_thw"]).pooler_output
+        return merged.reshape(len(sample), -1, merged.shape[-1])
+
+    with torch.no_grad():  # one image sizes the head
+        _, n_tokens, width = tokens(rows["train"][:1]).shape
+    # flat: one image's tokens side by side, so the head knows each token's place; mean: it does not, and
+    # can place objects only if the tokens' content says where they are (the language model's situation)
+    head = torch.nn.Linear(n_tokens * width if args.readout == "flat" else width, len(rows["train"][0][1]))
+    opt = torch.optim.AdamW([*tower.parameters(), *head.parameters()], lr=args.lr)
+
+    def predict(sample):
+        tok = tokens(sample)
         x = torch.tensor(np.array([s[1] for s in sample], dtype=np.float32))
         mask = torch.tensor(np.array([s[2] for s in sample], dtype=np.float32))
-        return head(feats), x, mask
+        return head(tok.flatten(1) if args.readout == "flat" else tok.mean(1)), x, mask
 
-    opt = torch.optim.AdamW(tower.parameters(), lr=args.lr)
     test = rows["test"][: args.eval_rows]
     curve = []
     t0 = time.perf_counter()

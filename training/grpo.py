@@ -51,17 +51,14 @@ class GRPORunConfig(FromDict):
 
 
 def run_grpo(cfg: GRPORunConfig) -> Path:
-    import datasets
     from trl import GRPOConfig, GRPOTrainer
 
-    from .interchange import to_trl
     from .rewards import accuracy_reward, format_reward
-    from .sft import _device_flags, load_for_training
+    from .sft import _device_flags, load_for_training, train_split
 
     model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
-    parts = [to_trl(d, split="train", kind="grpo") for d in [cfg.dataset, *cfg.extra_datasets]]
-    train = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+    train = train_split(cfg, "grpo")
     if cfg.families:
         keep = set(cfg.families)
         train = train.filter(lambda f: f in keep, input_columns="family")

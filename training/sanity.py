@@ -62,6 +62,11 @@ def _saturated(rng: np.random.Generator) -> tuple[int, int, int]:
     return tuple(int(c) for c in rng.permutation([rng.integers(200, 256), rng.integers(0, 40), rng.integers(0, 256)]))
 
 
+def _clear(x: int, y: int, s: int, taken: list[tuple[int, int]]) -> bool:
+    """Whether an ``s``-px square at (x, y) keeps clear of (does not touch) the squares already placed."""
+    return all(abs(x - tx) > s or abs(y - ty) > s for tx, ty in taken)
+
+
 def position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
                      rows_per_shard: int = 1000, color: tuple[int, int, int] | None = RED) -> Path:
     """``n`` rows asking on which side of the first photo a red square is (fixed options: left, right).
@@ -121,7 +126,7 @@ def named_position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed
             while True:  # not touching the squares already there
                 x = int(rng.integers(0, size // 2 - s)) + side * (size // 2) if j == 0 else int(rng.integers(0, size - s))
                 y = int(rng.integers(0, size - s))
-                if all(abs(x - tx) > s or abs(y - ty) > s for tx, ty in taken):
+                if _clear(x, y, s, taken):
                     break
             taken.append((x, y))
             imgs[0][y:y + s, x:x + s] = rgb[c]
@@ -180,7 +185,7 @@ def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0
             for other in used[1 + k * distractors: 1 + (k + 1) * distractors]:
                 while True:  # not touching the squares already there
                     dx, dy = (int(v) for v in rng.integers(0, size - s, 2))
-                    if all(abs(dx - tx) > s or abs(dy - ty) > s for tx, ty in taken):
+                    if _clear(dx, dy, s, taken):
                         break
                 im[dy:dy + s, dx:dx + s] = other
                 taken.append((dx, dy))

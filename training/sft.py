@@ -217,6 +217,16 @@ def load_for_training(cfg) -> tuple:
     return model, processor, lora
 
 
+def train_split(cfg, kind: str):
+    """The train split of ``cfg.dataset`` and every ``cfg.extra_datasets``, as one TRL dataset (SFT and GRPO)."""
+    import datasets
+
+    from .interchange import to_trl
+
+    parts = [to_trl(d, split="train", kind=kind) for d in [cfg.dataset, *cfg.extra_datasets]]
+    return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
 def _resumable(out: Path) -> bool:
     """Whether a run in ``out`` left a Trainer checkpoint to resume from."""
     return any((out / "trainer").glob("checkpoint-*"))
@@ -241,10 +251,7 @@ def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict)
 
 def run_sft(cfg: SFTRunConfig) -> Path:
     """Train, save a servable checkpoint in ``cfg.output_dir``, return its path."""
-    import datasets
     from trl import SFTConfig, SFTTrainer
-
-    from .interchange import to_trl
 
     model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
@@ -258,8 +265,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         for name, p in model.named_parameters():
             if ".visual." in f".{name}":
                 p.requires_grad_(False)
-    parts = [to_trl(d, split="train", kind="sft") for d in [cfg.dataset, *cfg.extra_datasets]]
-    train = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+    train = train_split(cfg, "sft")
     rng = np.random.default_rng(cfg.seed)
     idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
                          set(cfg.families) if cfg.families else None, cfg.max_train_samples)
