@@ -288,6 +288,28 @@ def test_position_sanity_dataset(tmp_path):
         named_position_dataset(tmp_path / "pos-bad", n=2, palette=["red", "mauve"])
 
 
+def test_hue_turn_sanity_dataset(tmp_path):
+    """Which way the one colour turned around the hue wheel: the decoded pixels' hues agree with the label."""
+    import cv2
+
+    from training.dataset import read_table
+    from training.sanity import hue_turn_dataset
+    from training.views import decode_image
+
+    out = hue_turn_dataset(tmp_path / "hue", n=40, rows_per_shard=20)
+    rows = read_table(out, columns=["images", "options", "answer", "answer_text"]).to_pylist()
+    assert {r["answer_text"] for r in rows} == {"left", "right"}
+    for r in rows:
+        hues = []
+        for b in r["images"]:
+            hsv = cv2.cvtColor(decode_image(b), cv2.COLOR_RGB2HSV).reshape(-1, 3)
+            angle = hsv[:, 0].astype(float) * 2 * np.pi / 180  # OpenCV hue 0-179 -> radians
+            hues.append(np.degrees(np.arctan2(np.sin(angle).mean(), np.cos(angle).mean())))  # circular mean
+        turn = (hues[1] - hues[0] + 180) % 360 - 180
+        assert 15 <= abs(turn) <= 105  # 20-100 degrees, within JPEG's and the hue grid's rounding
+        assert ("right" if turn > 0 else "left") == r["answer_text"] == r["options"]["AB".index(r["answer"])]
+
+
 def test_brightness_with_fixed_option_order(setup, tmp_path):
     from training.dataset import read_table
     from training.sanity import brightness_dataset

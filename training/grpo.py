@@ -73,7 +73,8 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         max_completion_length=cfg.max_completion_length, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         warmup_steps=cfg.warmup_steps, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none", use_vllm=cfg.use_vllm,
-        **({"vllm_mode": "colocate"} if cfg.use_vllm else {}), **_device_flags(model), **cfg.extra)
+        **({"vllm_mode": "colocate"} if cfg.use_vllm else {}),
+        **_device_flags(model, GRPOConfig, cfg.gradient_checkpointing), **cfg.extra)
     trainer = GRPOTrainer(model=model, reward_funcs=[format_reward, accuracy_reward], args=args,
                           train_dataset=train, processing_class=processor)
     return train_and_save(trainer, processor, cfg, "grpo", lora, {"train_prompts": len(train)})

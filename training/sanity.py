@@ -203,6 +203,45 @@ def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0
                             "square": s})
 
 
+HUE_QUESTION = ("Going around the colour wheel (red, yellow, green, blue, purple), did the colour turn to the left "
+                "or to the right from the first photo to the second?")
+
+
+def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
+                     rows_per_shard: int = 1000, turn: tuple[float, float] = (20.0, 100.0)) -> Path:
+    """``n`` rows asking which way the photos' one colour turned around the hue wheel (fixed options: left, right).
+
+    Each photo is one hue (with pixel noise); photo 2's hue is photo 1's turned by 20-100 degrees either
+    way ("right" = towards increasing hue). This is the orbit pairs' cue on the hue-wheel floors with the
+    search taken out: the colour is everywhere, so nothing has to be found, only two headings on a circle
+    compared -- the sign of a circular difference, which (unlike brightness) no single linear read-out of
+    the two photos gives.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    writer = _writer(out, rows_per_shard, "sanity-hue-turn")
+    for i in range(n):
+        h1 = float(rng.uniform(0, 360))
+        side = int(rng.integers(2))
+        h2 = (h1 + (1 if side else -1) * float(rng.uniform(*turn))) % 360
+        imgs = []
+        for h in (h1, h2):
+            hsv = np.empty((size, size, 3), np.uint8)
+            hsv[..., 0] = int(h / 2) % 180  # OpenCV hue: 0-179
+            hsv[..., 1] = rng.integers(150, 230, (size, size))
+            hsv[..., 2] = rng.integers(150, 230, (size, size))
+            imgs.append(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
+        correct = ["left", "right"][side]
+        row = empty_row()
+        row.update(id=f"hue-{seed}-{i}", family="hue_turn", split="test" if rng.uniform() < test_share else "train",
+                   source="sanity", images=[encode_image(im) for im in imgs], question=HUE_QUESTION,
+                   options=["left", "right"], answer="AB"[side], answer_text=correct,
+                   response=response("AB"[side], correct), meta=json.dumps({"hue": [h1, h2]}))
+        writer.add(row)
+    return _finish(writer, {"name": "sanity-hue-turn", "n": n, "size": size, "seed": seed, "turn": list(turn)})
+
+
 TEXT_QUESTION = "The red square is in the {side} half. Is the red square in the left half or the right half?"
 
 

@@ -195,12 +195,22 @@ def default_data_workers() -> int:
     return min(4, max(0, (os.cpu_count() or 1) // 2)) if torch.cuda.is_available() else 0
 
 
-def _device_flags(model) -> dict:
+def _device_flags(model, config_cls, checkpointing: bool) -> dict:
+    """Trainer arguments for the device, and activation checkpointing as the run config says.
+
+    TRL's configs turn checkpointing on by default; ``load_model`` already set it up (non-reentrant) where
+    the run asks for it, and elsewhere (the tiny preset) it only recomputes every forward pass. The name is
+    ``activation_checkpointing`` from transformers 5.2x on (the old one warns), ``gradient_checkpointing`` before.
+    """
+    import dataclasses
+
     import torch
 
     gpu = torch.cuda.is_available()
     dtype = getattr(model, "dtype", None)
-    return {"use_cpu": not gpu, "bf16": bool(gpu and dtype == torch.bfloat16), "fp16": False}
+    name = ("activation_checkpointing" if "activation_checkpointing" in {f.name for f in dataclasses.fields(config_cls)}
+            else "gradient_checkpointing")
+    return {"use_cpu": not gpu, "bf16": bool(gpu and dtype == torch.bfloat16), "fp16": False, name: checkpointing}
 
 
 def load_for_training(cfg) -> tuple:
@@ -278,7 +288,8 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none",
         assistant_only_loss=True, max_length=None, dataloader_num_workers=default_data_workers(), disable_tqdm=False,
-        train_sampling_strategy="group_by_length", **_device_flags(model))
+        train_sampling_strategy="group_by_length",
+        **_device_flags(model, SFTConfig, cfg.gradient_checkpointing))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
     callbacks = training_callbacks(cfg, processor) or None
     trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor,
