@@ -67,7 +67,35 @@ def compass(rng: np.random.Generator, size: int) -> np.ndarray:
     return _hsv_to_rgb(az, np.full_like(az, 0.7), 0.55 + 0.35 * rings)
 
 
-GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs, "compass": compass}
+def horizon(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A hue wheel that is grey at the centre and grows saturated with distance from it.
+
+    Around objects at the centre, a camera's view is mostly floor *behind* the objects, which lies
+    farther out (perspective), so the far, saturated floor outweighs the near, greyish one: the view's
+    average colour points at the camera's heading on the colour wheel. Two views' average colours then
+    tell which way the camera went around the objects, a cue that needs nothing found in the image
+    (on ``hue_wheel`` every view holds the whole wheel around the object, and its average says little:
+    the tiny preset did not learn the orbit questions there, while it learns "which way did one colour
+    turn?" in ~150 steps; README, Training). The hue's offset is random per scene, as on ``hue_wheel``.
+    """
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
+    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
+    r = np.hypot(xx, yy)
+    rings = 0.5 + 0.5 * np.sign(np.sin(r * rng.uniform(12, 24)))
+    return _hsv_to_rgb(az, np.clip((r - 0.2) / 0.8, 0.0, 1.0) * rng.uniform(0.7, 0.95), 0.6 + 0.3 * rings)
+
+
+def colour_angle(image: np.ndarray) -> float:
+    """An RGB image's average colour as an angle on the colour wheel (radians; opponent axes R-(G+B)/2, G-B).
+
+    On ``horizon`` floors it follows the camera's heading; ``bench/cues.py`` scores the rule built on it.
+    """
+    rgb = image.reshape(-1, 3).astype(np.float64).mean(0) / 255.0
+    return float(np.arctan2(np.sqrt(3) / 2 * (rgb[1] - rgb[2]), rgb[0] - 0.5 * (rgb[1] + rgb[2])))
+
+
+GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs, "compass": compass,
+              "horizon": horizon}
 
 
 def make_background(style: str, rng: np.random.Generator, size: int = 256) -> np.ndarray:
