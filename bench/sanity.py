@@ -40,6 +40,7 @@ CHECKS = {  # name -> (dataset builder, SFT steps, builder options)
     "position_named_two": ("named_position_dataset", 600, {"squares": 1, "palette": ["red", "green"]}),  # 2 colours
     # the orbit pairs' hue-floor cue with nothing to find: which way one colour turned around the wheel
     "hue_turn": ("hue_turn_dataset", 900, {}),
+    "hue_turn_faint": ("hue_turn_dataset", 900, {"saturation": (25, 50)}),  # the horizon floor views' strength
 }
 
 

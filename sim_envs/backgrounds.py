@@ -80,9 +80,11 @@ def horizon(rng: np.random.Generator, size: int) -> np.ndarray:
     """
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
     az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
-    r = np.hypot(xx, yy)
-    rings = 0.5 + 0.5 * np.sign(np.sin(r * rng.uniform(12, 24)))
-    return _hsv_to_rgb(az, np.clip((r - 0.2) / 0.8, 0.0, 1.0) * rng.uniform(0.7, 0.95), 0.6 + 0.3 * rings)
+    # grey out to a quarter of the half-width (0.37 m on the 3 m floor), fully saturated from half of it:
+    # the camera stands on grey (the near floor would otherwise show the opposite hue and cancel the far
+    # floor's), and no brightness pattern, which only adds to what the colour average must see through
+    sat = np.clip((np.hypot(xx, yy) - 0.25) / 0.25, 0.0, 1.0)
+    return _hsv_to_rgb(az, sat, np.full_like(az, rng.uniform(0.75, 0.9)))
 
 
 def colour_angle(image: np.ndarray) -> float:

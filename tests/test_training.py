@@ -307,7 +307,7 @@ def test_hue_turn_sanity_dataset(tmp_path):
             hues.append(np.degrees(np.arctan2(np.sin(angle).mean(), np.cos(angle).mean())))  # circular mean
         turn = (hues[1] - hues[0] + 180) % 360 - 180
         assert 15 <= abs(turn) <= 105  # 20-100 degrees, within JPEG's and the hue grid's rounding
-        assert ("right" if turn > 0 else "left") == r["answer_text"] == r["options"]["AB".index(r["answer"])]
+        assert ("right" if turn < 0 else "left") == r["answer_text"] == r["options"]["AB".index(r["answer"])]
 
 
 def test_brightness_with_fixed_option_order(setup, tmp_path):

@@ -203,19 +203,24 @@ def shift_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0
                             "square": s})
 
 
-HUE_QUESTION = ("Going around the colour wheel (red, yellow, green, blue, purple), did the colour turn to the left "
-                "or to the right from the first photo to the second?")
+HUE_QUESTION = ("Going around the colour wheel (left: red, yellow, green, blue; right: red, purple, blue), did the "
+                "colour turn to the left or to the right from the first photo to the second?")
 
 
 def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
-                     rows_per_shard: int = 1000, turn: tuple[float, float] = (20.0, 100.0)) -> Path:
+                     rows_per_shard: int = 1000, turn: tuple[float, float] = (20.0, 100.0),
+                     saturation: tuple[int, int] = (150, 230)) -> Path:
     """``n`` rows asking which way the photos' one colour turned around the hue wheel (fixed options: left, right).
 
     Each photo is one hue (with pixel noise); photo 2's hue is photo 1's turned by 20-100 degrees either
-    way ("right" = towards increasing hue). This is the orbit pairs' cue on the hue-wheel floors with the
+    way. "right" is the way a camera going right around the objects on a ``horizon`` floor sees the
+    view's average colour turn (towards decreasing hue: red -> purple -> blue), so the rung can be mixed
+    into orbit data as a warm-up for the same comparison. This is the orbit pairs' cue on the hue-wheel floors with the
     search taken out: the colour is everywhere, so nothing has to be found, only two headings on a circle
     compared -- the sign of a circular difference, which (unlike brightness) no single linear read-out of
-    the two photos gives.
+    the two photos gives. ``saturation`` (OpenCV's 0-255 range) sets how strong the colour is: the default
+    gives an average chroma of ~0.5, a ``horizon`` floor's views ~0.1, so ``(25, 50)`` asks the same
+    question at the floor's strength.
     """
     import cv2
 
@@ -224,12 +229,12 @@ def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     for i in range(n):
         h1 = float(rng.uniform(0, 360))
         side = int(rng.integers(2))
-        h2 = (h1 + (1 if side else -1) * float(rng.uniform(*turn))) % 360
+        h2 = (h1 + (-1 if side else 1) * float(rng.uniform(*turn))) % 360
         imgs = []
         for h in (h1, h2):
             hsv = np.empty((size, size, 3), np.uint8)
             hsv[..., 0] = int(h / 2) % 180  # OpenCV hue: 0-179
-            hsv[..., 1] = rng.integers(150, 230, (size, size))
+            hsv[..., 1] = rng.integers(*saturation, (size, size))
             hsv[..., 2] = rng.integers(150, 230, (size, size))
             imgs.append(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
         correct = ["left", "right"][side]
