@@ -74,9 +74,10 @@ def horizon(rng: np.random.Generator, size: int) -> np.ndarray:
     farther out (perspective), so the far, saturated floor outweighs the near, greyish one: the view's
     average colour points at the camera's heading on the colour wheel. Two views' average colours then
     tell which way the camera went around the objects, a cue that needs nothing found in the image
-    (on ``hue_wheel`` every view holds the whole wheel around the object, and its average says little:
-    the tiny preset did not learn the orbit questions there, while it learns "which way did one colour
-    turn?" in ~150 steps; README, Training). The hue's offset is random per scene, as on ``hue_wheel``.
+    (on ``hue_wheel`` every view holds the whole wheel around the object, and its average says little).
+    The tiny preset learns the orbit questions here, and nowhere else so far, once the strong version of
+    the comparison (``training.sanity.hue_turn_dataset``) is mixed into its training (README, Training).
+    The hue's offset is random per scene, as on ``hue_wheel``.
     """
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
     az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
