@@ -308,6 +308,19 @@ def test_hue_turn_sanity_dataset(tmp_path):
         turn = (hues[1] - hues[0] + 180) % 360 - 180
         assert 15 <= abs(turn) <= 105  # 20-100 degrees, within JPEG's and the hue grid's rounding
         assert ("right" if turn < 0 else "left") == r["answer_text"] == r["options"]["AB".index(r["answer"])]
+    # worded as the paper's families: object_translation and ego_rotation say "right" for the other turn
+    from training.questions import OPTIONS, QUESTIONS
+
+    out = hue_turn_dataset(tmp_path / "hue-worded", n=30, rows_per_shard=30,
+                           families=["ego_translation", "object_translation", "ego_rotation"])
+    for r in read_table(out, columns=["question", "options", "answer_text", "meta"]).to_pylist():
+        meta = json.loads(r["meta"])
+        family, (h1, h2) = meta["worded_as"], meta["hue"]
+        decreasing = (h2 - h1 + 180) % 360 - 180 < 0
+        assert r["question"] == QUESTIONS[family] and r["options"] == OPTIONS[family]
+        assert (r["answer_text"] == "right") == (decreasing == (family == "ego_translation"))
+    with pytest.raises(ValueError, match="families"):
+        hue_turn_dataset(tmp_path / "hue-bad", n=2, families=["leftmost"])
 
 
 def test_brightness_with_fixed_option_order(setup, tmp_path):

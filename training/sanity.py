@@ -209,7 +209,7 @@ HUE_QUESTION = ("Going around the colour wheel (left: red, yellow, green, blue; 
 
 def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int = 0, test_share: float = 0.1,
                      rows_per_shard: int = 1000, turn: tuple[float, float] = (20.0, 100.0),
-                     saturation: tuple[int, int] = (150, 230)) -> Path:
+                     saturation: tuple[int, int] = (150, 230), families: list[str] | None = None) -> Path:
     """``n`` rows asking which way the photos' one colour turned around the hue wheel (fixed options: left, right).
 
     Each photo is one hue (with pixel noise); photo 2's hue is photo 1's turned by 20-100 degrees either
@@ -221,7 +221,18 @@ def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     the two photos gives. ``saturation`` (OpenCV's 0-255 range) sets how strong the colour is: the default
     gives an average chroma of ~0.5, a ``horizon`` floor's views ~0.1, so ``(25, 50)`` asks the same
     question at the floor's strength.
+
+    ``families`` (some of the paper's three) words each row as that family's question with its options, and
+    "right" follows that family's direction on a ``horizon`` floor: ``object_translation`` and
+    ``ego_rotation`` answer "right" where ``ego_translation`` answers "left" (the object moves against the
+    camera; an orbiting camera turns against its path). Mixed into the orbit data, these twins teach each
+    family's direction; the single worded rung teaches ``ego_translation``'s only (README, Training).
     """
+    from .questions import OPTIONS, PAPER_FAMILIES, QUESTIONS
+
+    unknown = set(families or []) - set(PAPER_FAMILIES)
+    if unknown:
+        raise ValueError(f"families must be among {', '.join(PAPER_FAMILIES)}; got {sorted(unknown)}")
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -237,14 +248,19 @@ def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
             hsv[..., 1] = rng.integers(*saturation, (size, size))
             hsv[..., 2] = rng.integers(150, 230, (size, size))
             imgs.append(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
+        family = families[i % len(families)] if families else None
+        if family in ("object_translation", "ego_rotation"):  # the same colour turn, the other word
+            side = 1 - side
         correct = ["left", "right"][side]
+        question, options = (QUESTIONS[family], OPTIONS[family]) if family else (HUE_QUESTION, ["left", "right"])
         row = empty_row()
         row.update(id=f"hue-{seed}-{i}", family="hue_turn", split="test" if rng.uniform() < test_share else "train",
-                   source="sanity", images=[encode_image(im) for im in imgs], question=HUE_QUESTION,
-                   options=["left", "right"], answer="AB"[side], answer_text=correct,
-                   response=response("AB"[side], correct), meta=json.dumps({"hue": [h1, h2]}))
+                   source="sanity", images=[encode_image(im) for im in imgs], question=question,
+                   options=list(options), answer="AB"[side], answer_text=correct,
+                   response=response("AB"[side], correct), meta=json.dumps({"hue": [h1, h2], "worded_as": family}))
         writer.add(row)
-    return _finish(writer, {"name": "sanity-hue-turn", "n": n, "size": size, "seed": seed, "turn": list(turn)})
+    return _finish(writer, {"name": "sanity-hue-turn", "n": n, "size": size, "seed": seed, "turn": list(turn),
+                            "saturation": list(saturation), "families": families})
 
 
 TEXT_QUESTION = "The red square is in the {side} half. Is the red square in the left half or the right half?"
