@@ -71,6 +71,22 @@ def test_same_dataset_whatever_the_workers(small, tmp_path):
     assert content(two) == content(small)
 
 
+def test_unguarded_script_with_workers_fails_clearly(tmp_path):
+    """generate(workers=2) from a script without a __main__ guard: spawn re-runs the script in each worker.
+
+    mp.Pool respawned the dying workers forever (a job hung at 0% for minutes); now the job stops and says
+    what to do. 120 s is ample: it fails in ~5 s.
+    """
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+                      "from training.engine import GeneratorConfig, generate\n"
+                      f"generate(GeneratorConfig(n_pairs=20, rows_per_shard=10, image_size=32, views_per_scene=4, "
+                      f"pairs_per_scene=6), {str(tmp_path / 'out')!r}, workers=2, show_progress=False)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "__main__" in proc.stderr and "workers=1" in proc.stderr
+
+
 def test_ray_sharding_gives_the_same_dataset(small, tmp_path):
     pytest.importorskip("ray")
     out = tmp_path / "ray"

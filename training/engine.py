@@ -401,10 +401,22 @@ def generate(cfg: GeneratorConfig, out: str | Path, workers: int = 1, ray_addres
         finally:
             source.close()
     else:
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(processes=workers) as pool:
-            for i, data in pool.imap_unordered(_worker_build, [(cfg.as_dict(), i) for i in todo]):
-                finish(i, _table_from_bytes(data))
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        # An executor, not mp.Pool: a worker that dies (e.g. a script calling generate() without an
+        # ``if __name__ == "__main__":`` guard, which spawn re-runs in every worker) fails the job at once
+        # instead of being respawned forever. Finished shards stay on disk; re-running resumes.
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+                for fut in as_completed([pool.submit(_worker_build, (cfg.as_dict(), i)) for i in todo]):
+                    i, data = fut.result()
+                    finish(i, _table_from_bytes(data))
+        except BrokenProcessPool as e:
+            raise RuntimeError(
+                "a data worker process died. If you call generate(workers > 1) from a script, put the call under "
+                "`if __name__ == \"__main__\":` (worker processes re-import the script), or pass workers=1. "
+                "Shards finished so far are kept: run the same job again to resume.") from e
     bar.close()
     shards = []
     for i, n in enumerate(cfg.shard_rows()):
