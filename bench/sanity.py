@@ -58,7 +58,8 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--only", nargs="+", choices=list(CHECKS), help="run these checks (default: all)")
     ap.add_argument("--steps", type=int, help="SFT steps for every check run (default: each check's own budget)")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads per run (1 when another run shares the cores)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads per run (1 when another run shares the cores)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "sanity.json")
     args = ap.parse_args()
     checks = {k: v for k, v in CHECKS.items() if not args.only or k in args.only}
@@ -74,7 +75,8 @@ def main() -> None:
             ckpt = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft"),
                                         reasoning_ratio=0.0, max_steps=steps, batch_size=32, learning_rate=1e-3,
                                         warmup_steps=50, lr_scheduler="constant_with_warmup", logging_steps=25,
-                                        save_steps=100000, threads=args.threads, eval_every=args.eval_every, eval_samples=200))
+                                        save_steps=100000, threads=args.threads, eval_every=args.eval_every,
+                                        eval_samples=200))
             log = read_manifest(ckpt)["log_history"]
             curve = {e["step"]: e["eval_accuracy"] for e in log if "eval_accuracy" in e}
             first = next((s for s, a in sorted(curve.items()) if a >= 0.95), None)
