@@ -10,6 +10,9 @@ from the first photo to the second?" (comparing two images: what every viewpoint
 start at 50%; a pipeline that does not lift them near 100% within the step budget is broken before any
 viewpoint question is asked. The first found the batching bug of 2026-11-26; the third found that the
 prompt's order matters (questions.user_content: with the photos before the question it stayed at 50%).
+Later rungs (``--only NAME``) ask for a square of any or a named colour, and which way one colour turned
+(``hue_turn``: the rung that, mixed into orbit data on ``horizon`` floors, taught the tiny model the orbit
+questions; README, Training).
 Writes ``bench/results/sanity.json``.
 """
 
