@@ -27,7 +27,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-FAMILIES = ("ego_translation", "object_translation", "ego_rotation")
+
+from training.questions import PAPER_FAMILIES  # after the path set-up above
 
 
 def colour_turns(dataset: str | Path) -> list[dict]:
@@ -38,7 +39,7 @@ def colour_turns(dataset: str | Path) -> list[dict]:
 
     rows = []
     for r in iter_rows(dataset, columns=["images", "family", "split", "background", "answer_text"]):
-        if r["family"] not in FAMILIES or r["answer_text"] not in ("left", "right") or len(r["images"]) != 2:
+        if r["family"] not in PAPER_FAMILIES or r["answer_text"] not in ("left", "right") or len(r["images"]) != 2:
             continue
         a1, a2 = (colour_angle(decode_image(b)) for b in r["images"])
         rows.append({"split": r["split"], "family": r["family"], "background": r["background"],
@@ -49,7 +50,7 @@ def colour_turns(dataset: str | Path) -> list[dict]:
 def rule_accuracy(rows: list[dict]) -> dict:
     """The rule's accuracy per split x family (x background), its sign per family fitted on the train split."""
     sign = {}
-    for fam in FAMILIES:
+    for fam in PAPER_FAMILIES:
         train = [r for r in rows if r["family"] == fam and r["split"] == "train"]
         if train:
             agree = np.mean([(r["turn"] > 0) == r["right"] for r in train])

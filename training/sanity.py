@@ -124,7 +124,10 @@ def named_position_dataset(out: str | Path, n: int = 4000, size: int = 112, seed
         taken: list[tuple[int, int]] = []
         for j, c in enumerate(colours):
             while True:  # not touching the squares already there
-                x = int(rng.integers(0, size // 2 - s)) + side * (size // 2) if j == 0 else int(rng.integers(0, size - s))
+                if j == 0:
+                    x = int(rng.integers(0, size // 2 - s)) + side * (size // 2)
+                else:
+                    x = int(rng.integers(0, size - s))
                 y = int(rng.integers(0, size - s))
                 if _clear(x, y, s, taken):
                     break
@@ -215,12 +218,12 @@ def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     Each photo is one hue (with pixel noise); photo 2's hue is photo 1's turned by 20-100 degrees either
     way. "right" is the way a camera going right around the objects on a ``horizon`` floor sees the
     view's average colour turn (towards decreasing hue: red -> purple -> blue), so the rung can be mixed
-    into orbit data as a warm-up for the same comparison. This is the orbit pairs' cue on the hue-wheel floors with the
-    search taken out: the colour is everywhere, so nothing has to be found, only two headings on a circle
-    compared -- the sign of a circular difference, which (unlike brightness) no single linear read-out of
-    the two photos gives. ``saturation`` (OpenCV's 0-255 range) sets how strong the colour is: the default
-    gives an average chroma of ~0.5, a ``horizon`` floor's views ~0.1, so ``(25, 50)`` asks the same
-    question at the floor's strength.
+    into orbit data as a warm-up for the same comparison. This is the orbit pairs' cue on the hue-wheel
+    floors with the search taken out: the colour is everywhere, so nothing has to be found, only two
+    headings on a circle compared -- the sign of a circular difference, which (unlike brightness) no
+    single linear read-out of the two photos gives. ``saturation`` (OpenCV's 0-255 range) sets how strong
+    the colour is: the default gives an average chroma of ~0.5, a ``horizon`` floor's views ~0.1, so
+    ``(25, 50)`` asks the same question at the floor's strength.
 
     ``families`` (some of the paper's three) words each row as that family's question with its options, and
     "right" follows that family's direction on a ``horizon`` floor: ``object_translation`` and
@@ -301,4 +304,5 @@ def _finish(writer: ShardWriter, generator: dict) -> Path:
     return writer.directory
 
 
-__all__ = ["brightness_dataset", "named_position_dataset", "position_dataset", "shift_dataset", "text_answer_dataset"]
+__all__ = ["brightness_dataset", "hue_turn_dataset", "named_position_dataset", "position_dataset", "shift_dataset",
+           "text_answer_dataset"]
