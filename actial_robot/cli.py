@@ -342,29 +342,38 @@ def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for
              served_model: str = typer.Option(None, help="The served model's name (default: the first listed)."),
              baselines: bool = typer.Option(True, help="Also run the oracle and random choosers."),
              videos: int = typer.Option(3, help="Multi-view GIFs for the first N episodes of each chooser."),
-             image_size: int = typer.Option(112, help="Camera resolution (the tiny model sees 112 px).")):
+             image_size: int = typer.Option(112, help="Camera resolution (the tiny model sees 112 px)."),
+             ask: str = typer.Option("viewpoint", help="What the model is asked: 'viewpoint' (where was the "
+                                     "operator's photo taken? the robot resolves the object) or 'object' "
+                                     "(which object is meant?).")):
     """Pick-and-place where the instruction names the object from another viewpoint; the model decides which.
 
     \b
     actial episodes --model-path sft=outputs/demo/sft --model-path untrained=outputs/demo/tiny
     actial episodes --base-url http://127.0.0.1:8000/v1
+    actial episodes --base-url http://127.0.0.1:8000/v1 --ask object   # the whole choice from the model
     """
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .episodes import (EpisodeConfig, answerer_chooser, client_chooser, oracle_chooser, random_chooser,
-                           run_episodes)
+                           random_station_chooser, run_episodes)
+    from .tasks import ASK_MODES
 
+    if ask not in ASK_MODES:
+        _fail(f"--ask must be one of {', '.join(ASK_MODES)}, got {ask!r}")
     choosers = {}
     if baselines:
         choosers.update(oracle=oracle_chooser, random=random_chooser(seed))
+        if ask == "viewpoint":
+            choosers["random station"] = random_station_chooser(seed)
     for item in model_path or []:
         name, sep, path = str(item).partition("=")
         name, path = (name, path) if sep else (Path(name).name, name)
         from training.evaluate import InProcessAnswerer
 
         try:
-            choosers[name] = answerer_chooser(InProcessAnswerer.from_pretrained(path))
+            choosers[name] = answerer_chooser(InProcessAnswerer.from_pretrained(path), ask)
         except Exception as e:  # a missing or broken checkpoint: say which
             _fail(f"cannot load {path}: {e}")
     if base_url:
@@ -373,10 +382,10 @@ def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for
         client = SpatialClient(base_url, model=served_model)
         if not client.healthy():
             _fail(f"nothing serves at {base_url}; start it with `actial serve CHECKPOINT`")
-        choosers[f"served:{client.resolve_model()}"] = client_chooser(client)
+        choosers[f"served:{client.resolve_model()}"] = client_chooser(client, ask)
     if not choosers:
         _fail("nothing to run: give --model-path or --base-url, or keep --baselines")
-    cfg = EpisodeConfig(episodes=n, seed=seed, videos=videos, image_size=image_size, out=str(out))
+    cfg = EpisodeConfig(episodes=n, seed=seed, videos=videos, image_size=image_size, out=str(out), ask=ask)
     run_episodes(cfg, choosers)
     console.print((out / "report.md").read_text())
     console.print(f"wrote {out / 'report.md'}, {out / 'report.png'}, {out / 'episodes.json'}")

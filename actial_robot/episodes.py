@@ -5,7 +5,9 @@ chooser that decides which object is meant, then the scripted controller picks t
 places it in the goal zone. Success = the meant object ends in the goal zone. Choosers:
   oracle     the ground truth (the controller's own success rate: the ceiling)
   random     a uniformly random object (the floor)
-  model      the trained model, in process or through an OpenAI-compatible server (SpatialClient)
+  model      the trained model, in process or through an OpenAI-compatible server (SpatialClient),
+             asked either which object is meant or where the operator's photo was taken
+             (``EpisodeConfig.ask``; ``tasks.ASK_MODES``)
 The same seeds give every chooser the same scenes and instructions. ``actial episodes`` runs them;
 the ROS agent node runs the same episode logic over sim_bridge and spatial_query.
 """
@@ -22,7 +24,7 @@ import numpy as np
 
 from sim_envs.config import FromDict
 
-from .tasks import ROBOT_CAMERA, ViewpointTask, make_task
+from .tasks import ASK_MODES, OPERATOR_CAMERA, ROBOT_CAMERA, ViewpointTask, make_task
 
 Chooser = Callable[[ViewpointTask], int | None]  # the object index it means (None: no usable answer)
 
@@ -36,6 +38,11 @@ class EpisodeConfig(FromDict):
     video_every: int = 3  # a GIF frame every N control steps
     out: str = "outputs/episodes"
     max_resets: int = 20  # scenes tried per seed until one has an unambiguous instruction
+    ask: str = "viewpoint"  # what a model chooser asks: "viewpoint" (where is the operator) or "object"
+
+    def __post_init__(self):
+        if self.ask not in ASK_MODES:
+            raise ValueError(f"ask must be one of {ASK_MODES}, got {self.ask!r}")
 
 
 def oracle_chooser(task: ViewpointTask) -> int:
@@ -47,29 +54,44 @@ def random_chooser(seed: int = 0) -> Chooser:
     return lambda task: int(rng.integers(len(task.options)))
 
 
-def client_chooser(client) -> Chooser:
+def random_station_chooser(seed: int = 0) -> Chooser:
+    """A coin flip for where the operator stands, then the robot's own resolution: the viewpoint mode's floor."""
+    rng = np.random.default_rng(seed)
+    return lambda task: task.object_for(task.viewpoint_options[int(rng.integers(2))])
+
+
+def asked(task: ViewpointTask, ask: str) -> tuple[str, list[str], Callable[[str], int | None]]:
+    """The question a model chooser puts, its options, and how the chosen option becomes an object."""
+    if ask == "object":
+        return task.question, task.options, lambda option: task.options.index(option)
+    return task.viewpoint_question, task.viewpoint_options, task.object_for
+
+
+def client_chooser(client, ask: str = "viewpoint") -> Chooser:
     """Ask a served model through ``SpatialClient``; an error or an invalid answer chooses nothing."""
     from .client import SpatialClientError
 
     def choose(task: ViewpointTask) -> int | None:
+        question, options, to_object = asked(task, ask)
         try:
-            return task.options.index(client.ask(task.images, task.question, task.options).choice)
+            return to_object(client.ask(task.images, question, options).choice)
         except (SpatialClientError, ValueError):
             return None
 
     return choose
 
 
-def answerer_chooser(answerer) -> Chooser:
+def answerer_chooser(answerer, ask: str = "viewpoint") -> Chooser:
     """Ask an in-process model (``training.evaluate.InProcessAnswerer``) the same prompt."""
     from training.dataset import LETTERS
     from training.rewards import parse_answer
     from training.views import encode_image
 
     def choose(task: ViewpointTask) -> int | None:
-        row = {"images": [encode_image(im) for im in task.images], "question": task.question, "options": task.options}
+        question, options, to_object = asked(task, ask)
+        row = {"images": [encode_image(im) for im in task.images], "question": question, "options": options}
         letter = parse_answer(answerer.answer([row], reasoning=False)[0]).upper()
-        return LETTERS.index(letter) if letter in LETTERS[:len(task.options)] else None
+        return to_object(options[LETTERS.index(letter)]) if letter in LETTERS[:len(options)] else None
 
     return choose
 
@@ -80,7 +102,7 @@ def make_env(cfg: EpisodeConfig):
     import sim_envs  # noqa: F401
     from sim_envs.pick_place import default_tabletop_cameras
 
-    return gym.make("actial/PickPlace-v0", cameras=default_tabletop_cameras(cfg.image_size))
+    return gym.make("actial/PickPlace-v0", cameras=default_tabletop_cameras(cfg.image_size, operator=True))
 
 
 def _tile(base, names) -> np.ndarray:
@@ -105,7 +127,7 @@ def run_episode(env, seed: int, chooser: Chooser, cfg: EpisodeConfig, video: Pat
     choice = chooser(task)
     think_s = time.perf_counter() - t0
     frames = []
-    names = [ROBOT_CAMERA, task.camera, "wrist"]
+    names = [ROBOT_CAMERA, OPERATOR_CAMERA, "wrist"]
     if video is not None:
         frames.append(_tile(base, names))
 
@@ -123,6 +145,7 @@ def run_episode(env, seed: int, chooser: Chooser, cfg: EpisodeConfig, video: Pat
         imageio.mimsave(video, frames, duration=1 / 12, loop=0)
     return {"seed": seed, "skipped": False, "family": task.family, "camera": task.camera, "side": task.side,
             "instruction": task.instruction, "options": task.options, "answer": task.answer_index,
+            "viewpoint_answer": task.viewpoint_answer, "station_answers": task.station_answers,
             "choice": choice, "chose_right": choice == task.answer_index, "placed": placed, "success": success,
             "think_s": think_s, "steps": ctl.steps, "video": str(video) if video else None}
 
@@ -206,5 +229,5 @@ def plot(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
-__all__ = ["EpisodeConfig", "answerer_chooser", "client_chooser", "oracle_chooser", "random_chooser",
-           "run_episode", "run_episodes"]
+__all__ = ["EpisodeConfig", "answerer_chooser", "asked", "client_chooser", "oracle_chooser", "random_chooser",
+           "random_station_chooser", "run_episode", "run_episodes"]

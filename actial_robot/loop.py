@@ -16,15 +16,18 @@ from pathlib import Path
 
 from sim_envs.config import FromDict
 
-LOOP_FAMILIES = {"ego_translation": 1.0, "object_translation": 1.0, "ego_rotation": 1.0,
-                 "leftmost": 0.5, "speaker_left": 0.5}  # the paper's three + what the episodes ask
+ANGLE_RANGE = (20.0, 120.0)  # the paper's 20-100 degrees, widened: the operator's stations sit 110 degrees from the robot
+
+# What the episodes ask the model (tasks.VIEWPOINT_FAMILY): where was the operator's photo taken?
+LOOP_FAMILIES = {"ego_translation": 1.0}
 
 
 @dataclass
 class LoopConfig(FromDict):
     out: str = "outputs/demo"
     seed: int = 0
-    n_pairs: int = 24000
+    n_pairs: int = 12000
+    rig_share: float = 0.5  # pairs between the rig's own cameras (the episodes' views); the rest: random orbits
     sft_steps: int = 900
     grpo_steps: int = 20
     eval_samples: int = 300  # per split
@@ -77,7 +80,9 @@ class Loop:
         data, tiny, sft, grpo = out / "data", out / "tiny", out / "sft", out / "grpo"
         self.stage("data", (data / "manifest.json").exists(), lambda: generate(
             GeneratorConfig(n_pairs=cfg.n_pairs, image_size=112, seed=cfg.seed, families=cfg.families,
-                            shuffle_options=False, multi_object_share=0.6), data, workers=default_workers()))
+                            shuffle_options=False, source="pick_place", angle_range=ANGLE_RANGE, views_per_scene=6,
+                            pairs_per_scene=8, rig_share=cfg.rig_share, pan_share=0.0, slide_share=0.0),
+            data, workers=default_workers()))
         self.stage("tiny model", (tiny / "config.json").exists(),
                    lambda: build_tiny(tiny, dataset_texts(data, limit=5000)))
         self.stage("sft", (sft / "actial_checkpoint.json").exists(), lambda: self._sft(tiny, data, sft))
@@ -128,7 +133,7 @@ class Loop:
 
         from .client import SpatialClient
         from .episodes import (EpisodeConfig, answerer_chooser, client_chooser, oracle_chooser, random_chooser,
-                               run_episodes)
+                               random_station_chooser, run_episodes)
         from .serve import ModelServer, ServeConfig, free_port
 
         out = self.out
@@ -139,6 +144,7 @@ class Loop:
             client = SpatialClient(server.base_url, model=server.model_name, timeout=60)
             run_episodes(EpisodeConfig(episodes=self.cfg.episodes, seed=1000 + self.cfg.seed, out=str(out / "episodes")),
                          {"oracle": oracle_chooser, "random": random_chooser(self.cfg.seed),
+                          "random station": random_station_chooser(self.cfg.seed),
                           "untrained": answerer_chooser(InProcessAnswerer.from_pretrained(tiny)),
                           "trained, served": client_chooser(client)})
             self._ros(server)
@@ -156,7 +162,9 @@ class Loop:
                  start(node_command("spatial_query", {"model_url": server.base_url, "model_name": server.model_name,
                                                       "max_frame_age_s": 10.0}), logs / "spatial_query.log", env),
                  start(node_command("viewpoint_recorder", {"out_dir": str(out / "captured"), "record_period_s": 0.25,
-                                                           "test_every": 3}), logs / "viewpoint_recorder.log", env)]
+                                                           "test_every": 3, "families": list(self.cfg.families),
+                                                           "angle_range": list(ANGLE_RANGE)}),
+                       logs / "viewpoint_recorder.log", env)]
         try:
             import subprocess
 
@@ -234,7 +242,7 @@ class Loop:
         evr = {n: load(out / n / f"eval_{n}_reasoning.json") for n in ("sft", "grpo")}
         base = (ev["sft"] or {}).get("metrics", {}).get("test", {}).get("paper3", {})
         lines = ["# actial loop report", "", f"Output: `{out}`. Config: `{json.dumps(asdict(self.cfg))}`", "",
-                 "## Viewpoint questions (the paper's three families, in-domain test split, direct prompts)", "",
+                 f"## Viewpoint questions ({', '.join(self.cfg.families)}; test splits, direct prompts)", "",
                  f"Chance {100 * (base.get('chance') or 0):.1f}%, image-blind {100 * (base.get('image_blind') or 0):.1f}%.",
                  "", "| model | in-domain | held-out objects | held-out backgrounds | format (reasoning prompts) |",
                  "|---|---|---|---|---|"]

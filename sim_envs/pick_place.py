@@ -27,14 +27,20 @@ from .scene import TABLE_TOP_Z, Scene, SceneConfig, build_tabletop
 REWARD_TYPES = ("sparse", "dense")
 
 
-def default_tabletop_cameras(size: int = 224) -> list[CameraConfig]:
+def default_tabletop_cameras(size: int = 224, operator: bool = False) -> list[CameraConfig]:
+    """The robot's rig: its own view (front), two orbit cameras at the operator's stations, the wrist.
+
+    ``operator``: add an orbit camera for an operator's own photos; tasks move it to their station
+    (``actial_robot.tasks``), so whoever sees its frames is not told where it stands.
+    """
     center = (-0.05, 0.0, 0.0)
     return [
         CameraConfig("front", "fixed", size, size, position=(0.55, 0.0, 0.5), target=center),
         CameraConfig("left", "orbit", size, size, target=center, azimuth=110, elevation=45, distance=0.75),
         CameraConfig("right", "orbit", size, size, target=center, azimuth=-110, elevation=45, distance=0.75),
         CameraConfig("wrist", "wrist", size, size, fov=70.0),
-    ]
+    ] + ([CameraConfig("operator", "orbit", size, size, target=center, azimuth=110, elevation=45, distance=0.75)]
+         if operator else [])
 
 
 @dataclass

@@ -228,10 +228,15 @@ def test_agent_episodes_through_the_nodes_and_the_recorder_captures_them(graph):
     summary = json.loads(out.read_text())
     assert summary["episodes"] == 3 and len(summary["results"]) == 3
     for e in summary["results"]:
-        # the smoke model answers in format (a letter among the options); whether it is right is its business
+        # the smoke model answers in format (one of the viewpoint options); whether it is right is its business.
+        # The agent picks the object that answer means, by the robot's geometry (None: no object to pick)
         assert e["model_ok"], e["model_error"]
-        assert e["choice"] in range(len(e["options"])) and isinstance(e["placed"], bool)
+        assert e["model_answer"] in ("left", "right", "no movement")
+        assert e["choice"] == e["answers_by_direction"].get(e["model_answer"]) and isinstance(e["placed"], bool)
+        assert e["choice"] is None or e["choice"] in range(len(e["options"]))
         assert e["success"] == (e["placed"] and e["choice"] == e["answer_index"])
+    # the operator's station is where the ground truth says, and the two stations mean different directions
+    assert all(len(set(e["answers_by_direction"])) == 2 for e in summary["results"])
     save = node.create_client(Trigger, "/viewpoint_recorder/save")
     r = _call(node, save, Trigger.Request())
     assert r.success, r.message

@@ -57,6 +57,9 @@ class GeneratorConfig(FromDict):
     angle_range: tuple[float, float] = (20.0, 100.0)  # horizontal angle between paired views (the paper's)
     pan_share: float = 0.1  # share of a scene's pairs that turn in place
     slide_share: float = 0.1  # share that slide sideways without turning
+    # pick_place only: share of a scene's pairs taken between the rig's own cameras (front vs left / right,
+    # the robot's view and an operator's), the pairs the episodes ask about (actial_robot/tasks.py)
+    rig_share: float = 0.0
     multi_object_share: float = 0.35  # scenes with 3 objects (the object families need >= 2)
     families: dict = field(default_factory=lambda: dict(DEFAULT_FAMILIES))  # family -> weight
     reasoning_share: float = 0.1  # hybrid cold start: share of rows with a chain of thought
@@ -95,6 +98,8 @@ class GeneratorConfig(FromDict):
         bad = set(self.splits) - {"train", "test", "test_objects", "test_backgrounds"}
         if bad:
             raise ValueError(f"unknown splits {sorted(bad)}")
+        if not 0 <= self.rig_share <= 1 or (self.rig_share and self.source != "pick_place"):
+            raise ValueError(f"rig_share must be in [0, 1], and needs source='pick_place' (got {self.rig_share})")
         if not 0 <= self.reasoning_share <= 1:
             raise ValueError("reasoning_share must be in [0, 1]")
         if self.image_size < 16:
@@ -202,6 +207,8 @@ class SceneSource:
                 az, el, dist = rng.uniform(-150, 150), rng.uniform(30, 60), rng.uniform(0.6, 0.9)
             poses.append(geo.orbit_pose(target, az, el, dist))
         views = [render(T, f"{scene_id}/v{i}") for i, T in enumerate(poses)]
+        n_rig = int(round(cfg.pairs_per_scene * cfg.rig_share))
+        rig = {n: render(base.rig.pose(n), f"{scene_id}/{n}") for n in ("front", "left", "right")} if n_rig else {}
 
         # Pairs: orbit pairs in the angle range (each view reused), plus pans and slides.
         lo, hi = cfg.angle_range
@@ -211,7 +218,10 @@ class SceneSource:
         n_pan = int(round(cfg.pairs_per_scene * cfg.pan_share))
         n_slide = int(round(cfg.pairs_per_scene * cfg.slide_share))
         pairs = [(views[i], views[j]) if rng.uniform() < 0.5 else (views[j], views[i])
-                 for i, j in cand[: cfg.pairs_per_scene - n_pan - n_slide]]
+                 for i, j in cand[: cfg.pairs_per_scene - n_pan - n_slide - n_rig]]
+        for k in range(n_rig):  # the robot's view and an operator's, either order
+            a, b = rig["front"], rig[("left", "right")[k % 2]]
+            pairs.append((a, b) if rng.uniform() < 0.5 else (b, a))
         for k in range(n_pan + n_slide):
             b = views[int(rng.integers(len(views)))]
             sign = 1.0 if rng.uniform() < 0.5 else -1.0

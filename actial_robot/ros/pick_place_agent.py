@@ -1,10 +1,12 @@
 """pick_place_agent: runs viewpoint-dependent pick-and-place episodes over ROS 2.
 
 Per episode: sim_bridge/new_task gives a scene and an instruction ("hand me the object on my left",
-said from the operator's camera); the agent asks spatial_query/query which object is meant, using
-the robot's camera and the operator's camera by name; then it calls sim_bridge/pick_place on that
-object. Success = the meant object ends in the goal zone. Parameters: episodes, out (a JSON file
-with every episode and the success rate). The node exits when done.
+said from the operator's camera); the agent asks spatial_query/query about the robot's camera and the
+operator's camera by name, then calls sim_bridge/pick_place on the object it settles on. Parameter
+``ask`` (as ``actial episodes --ask``): "viewpoint" asks where the operator's photo was taken and takes
+the object that answer means (from new_task's ``answers_by_direction``: the robot's own geometry);
+"object" asks which object is meant. Success = the meant object ends in the goal zone. Parameters:
+episodes, ask, out (a JSON file with every episode and the success rate). The node exits when done.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class PickPlaceAgent(Node):
     def __init__(self):
         super().__init__("pick_place_agent")
         self.declare_parameter("episodes", 5)
+        self.declare_parameter("ask", "viewpoint")
         self.declare_parameter("out", "outputs/ros_episodes.json")
         self.declare_parameter("frame_settle_s", 0.3)  # new frames reach spatial_query over DDS meanwhile
         self.declare_parameter("service_timeout_s", 120.0)
@@ -47,8 +50,11 @@ class PickPlaceAgent(Node):
             return {"episode": i, "error": r.message, "success": False}
         task = json.loads(r.message)
         time.sleep(float(self.get_parameter("frame_settle_s").value))
-        request = SpatialQuery.Request(question=task["question"], options=task["options"],
-                                       camera_names=[task["robot_camera"], task["camera"]])
+        viewpoint = self.get_parameter("ask").value == "viewpoint"
+        question, options = ((task["viewpoint_question"], task["viewpoint_options"]) if viewpoint
+                             else (task["question"], task["options"]))
+        request = SpatialQuery.Request(question=question, options=options,
+                                       camera_names=[task["robot_camera"], task["operator_camera"]])
         deadline = time.monotonic() + float(self.get_parameter("service_timeout_s").value)
         while True:  # right after start-up spatial_query may not have a frame of every camera yet
             q = self.call(self.query, request)
@@ -56,17 +62,19 @@ class PickPlaceAgent(Node):
                 break
             time.sleep(0.5)
         out = {"episode": i, **{k: task[k] for k in ("scene_id", "instruction", "options", "camera", "family",
-                                                     "answer_index")},
-               "model_ok": q.success, "model_error": q.error, "choice": None, "latency_s": q.latency_s}
-        if q.success and q.choice in task["options"]:
-            out["choice"] = task["options"].index(q.choice)
+                                                     "answer_index", "answers_by_direction")},
+               "model_ok": q.success, "model_error": q.error, "model_answer": q.choice, "choice": None,
+               "latency_s": q.latency_s}
+        if q.success and q.choice in options:
+            out["choice"] = task["answers_by_direction"].get(q.choice) if viewpoint else options.index(q.choice)
+        if out["choice"] is not None:
             p = self.call(self.pick_place, PickPlace.Request(object_index=out["choice"], to_goal=True))
             out["placed"], out["message"] = p.success, p.message
         else:
             out["placed"] = False
         out["success"] = bool(out["placed"] and out["choice"] == task["answer_index"])
         self.get_logger().info(f"episode {i}: {task['instruction']} -> "
-                               f"{task['options'][out['choice']] if out['choice'] is not None else q.error} "
+                               f"{task['options'][out['choice']] if out['choice'] is not None else q.error or repr(q.choice)} "
                                f"({'success' if out['success'] else 'failure'})")
         return out
 

@@ -9,7 +9,11 @@ Services:
   ~/pick_place        actial_interfaces/PickPlace    scripted pick of an object, place at goal or (x, y)
   ~/describe          std_srvs/Trigger               JSON: objects (labels, positions), target, goal, cameras
   ~/new_task          std_srvs/Trigger               new scene with a viewpoint-dependent instruction (JSON:
-                                                     question, options, operator camera, ground truth)
+                                                     the object question and options, the viewpoint question
+                                                     and options, the object each viewpoint answer means,
+                                                     the operator's camera, ground truth)
+The rig includes the ``operator`` camera: the current task moves it to the operator's station, so a
+node that asks about its frames is not told where the operator stands.
 Topic ~/scene (std_msgs/String JSON, reliable + transient local): the current scene's id and objects,
 so a recorder can tell scenes apart.
 Frames keep flowing while the robot moves (the wrist camera included): the controller publishes
@@ -52,7 +56,7 @@ class SimBridge(Node):
         from sim_envs.pick_place import default_tabletop_cameras
 
         size = int(self.get_parameter("image_size").value)
-        self.env = gym.make(self.get_parameter("env_id").value, cameras=default_tabletop_cameras(size))
+        self.env = gym.make(self.get_parameter("env_id").value, cameras=default_tabletop_cameras(size, operator=True))
         self.base = self.env.unwrapped
         self._lock = threading.RLock()  # one PyBullet client: the timer and the services take turns
         self._resets = 0
@@ -84,7 +88,7 @@ class SimBridge(Node):
                 o.label for o in self.base.objects]})))
 
     def _on_new_task(self, request, response):
-        from ..tasks import make_task
+        from ..tasks import OPERATOR_CAMERA, ROBOT_CAMERA, make_task
 
         with self._lock:
             for _ in range(20):
@@ -99,9 +103,13 @@ class SimBridge(Node):
             self.publish_frames()  # frames of the new scene go out before the caller asks about them
             t = self.task
             response.success = True
-            response.message = json.dumps({"scene_id": self.scene_id, "instruction": t.instruction,
-                                           "question": t.question, "options": t.options, "camera": t.camera,
-                                           "robot_camera": "front", "family": t.family, "answer_index": t.answer_index})
+            response.message = json.dumps({
+                "scene_id": self.scene_id, "instruction": t.instruction, "family": t.family,
+                "question": t.question, "options": t.options, "robot_camera": ROBOT_CAMERA,
+                "operator_camera": OPERATOR_CAMERA, "viewpoint_question": t.viewpoint_question,
+                "viewpoint_options": t.viewpoint_options, "answers_by_direction": t.answers_by_direction(),
+                # ground truth, for the record: the station and the object meant
+                "camera": t.camera, "answer_index": t.answer_index})
         return response
 
     def publish_frames(self) -> None:

@@ -40,7 +40,7 @@ class QueryError(Exception):
 class SpatialQueryNode(Node):
     def __init__(self):
         super().__init__("spatial_query")
-        self.declare_parameter("cameras", ["front", "left", "right", "wrist"])  # sim_bridge's rig
+        self.declare_parameter("cameras", ["front", "left", "right", "wrist", "operator"])  # sim_bridge's rig
         self.declare_parameter("model_url", "http://127.0.0.1:8000/v1")
         self.declare_parameter("model_name", "")  # empty: the first model the server lists
         self.declare_parameter("api_key", "EMPTY")
