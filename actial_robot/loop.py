@@ -2,6 +2,9 @@
 
 data -> tiny model -> SFT -> GRPO -> evaluate -> serve (vLLM) -> pick-and-place episodes (in process
 for the baselines, and through the ROS 2 nodes) -> record the cameras -> retrain -> re-evaluate.
+The data are tabletop views (the episodes' scenes): half the pairs between the rig's own cameras
+(the robot's view and the operator's two stations), half between random views around the table, all
+asking the question the episodes ask the model (``tasks.VIEWPOINT_FAMILY``).
 Every stage writes into ``out``; a stage whose output is already there is skipped, so a killed run
 resumes where it stopped. ``LoopConfig.quick()`` is the smoke version (`make demo QUICK=1`).
 The summary (``REPORT.md``) states the numbers as measured, next to chance, image-blind and oracle.
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from sim_envs.config import FromDict
 
-ANGLE_RANGE = (20.0, 120.0)  # the paper's 20-100 degrees, widened: the operator's stations sit 110 degrees from the robot
+ANGLE_RANGE = (20.0, 120.0)  # the paper's 20-100 degrees, widened: the operator's stations are 110 degrees round
 
 # What the episodes ask the model (tasks.VIEWPOINT_FAMILY): where was the operator's photo taken?
 LOOP_FAMILIES = {"ego_translation": 1.0}

@@ -88,6 +88,25 @@ def horizon(rng: np.random.Generator, size: int) -> np.ndarray:
     return _hsv_to_rgb(az, sat, np.full_like(az, rng.uniform(0.75, 0.9)))
 
 
+def horizon_tiles(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``horizon`` seen through a different floor: the same heading cue under a tiled brightness pattern.
+
+    A held-out style for models trained on ``horizon``: hue by azimuth and saturation by distance as
+    there (so the view's average colour still follows the heading), but a checkerboard of bright and dark
+    tiles of random size and angle, and the saturation ramp starting at a random radius. A model that
+    reads the heading from the average colour should keep its accuracy here; one that learned
+    ``horizon``'s exact look should not.
+    """
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
+    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
+    start = rng.uniform(0.15, 0.3)
+    sat = np.clip((np.hypot(xx, yy) - start) / 0.25, 0.0, 1.0)
+    turn, tiles = rng.uniform(0, np.pi), rng.integers(6, 14)
+    u, v = np.cos(turn) * xx + np.sin(turn) * yy, -np.sin(turn) * xx + np.cos(turn) * yy
+    bright = (np.floor((u + 1) * tiles / 2) + np.floor((v + 1) * tiles / 2)) % 2
+    return _hsv_to_rgb(az, sat, np.where(bright > 0, 0.92, 0.68))
+
+
 def colour_angle(image: np.ndarray) -> float:
     """An RGB image's average colour as an angle on the colour wheel (radians; opponent axes R-(G+B)/2, G-B).
 
@@ -98,7 +117,7 @@ def colour_angle(image: np.ndarray) -> float:
 
 
 GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs, "compass": compass,
-              "horizon": horizon}
+              "horizon": horizon, "horizon_tiles": horizon_tiles}
 
 
 def make_background(style: str, rng: np.random.Generator, size: int = 256) -> np.ndarray:
