@@ -452,8 +452,15 @@ def retrain(checkpoint: Path = typer.Option(..., help="The checkpoint to continu
             out: Path = typer.Option(Path("outputs/retrained"), help="The new checkpoint (resumes if present)."),
             steps: int = typer.Option(200, help="SFT steps on the captured train split."),
             eval_split: str = typer.Option("test", help="Held-out captured split for before/after."),
-            max_eval_samples: int = typer.Option(400), threads: int = typer.Option(None)):
-    """Continue SFT from a checkpoint on views the robot's cameras captured; report before / after."""
+            max_eval_samples: int = typer.Option(400), threads: int = typer.Option(None),
+            lr: float = typer.Option(5e-4, help="Learning rate (the loop uses 1e-4 with --replay)."),
+            replay: list[Path] = typer.Option(None, help="Dataset(s) the model was trained on: as many of their "
+                                              "train rows as captured ones are mixed in, against forgetting.")):
+    """Continue SFT from a checkpoint on views the robot's cameras captured; report before / after.
+
+    \b
+    actial retrain --checkpoint outputs/demo/grpo --data outputs/demo/captured --replay outputs/demo/data --lr 1e-4
+    """
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -463,7 +470,7 @@ def retrain(checkpoint: Path = typer.Option(..., help="The checkpoint to continu
     try:
         summary = run_retrain(RetrainConfig(checkpoint=str(checkpoint), dataset=str(data), output_dir=str(out),
                                             eval_split=eval_split, max_steps=steps, max_eval_samples=max_eval_samples,
-                                            threads=threads))
+                                            threads=threads, learning_rate=lr, replay=[str(r) for r in replay or []]))
     except (ValueError, DatasetError, FileNotFoundError) as e:
         _fail(str(e))
     console.print((Path(summary["checkpoint"]) / "retrain.md").read_text())

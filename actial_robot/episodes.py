@@ -199,7 +199,10 @@ def _pct(e) -> str:
 
 
 def markdown(summary: dict, cfg: EpisodeConfig) -> str:
+    asked_what = ("where the operator's photo was taken (ego_translation); the robot resolves the object"
+                  if cfg.ask == "viewpoint" else "which object is meant")
     lines = [f"# Viewpoint-dependent pick-and-place: {cfg.episodes} seeded episodes (seeds {cfg.seed}..)", "",
+             f"Models are asked {asked_what}.", "",
              "| chooser | episodes | success (95% CI) | chose the meant object | placed in goal | no answer | "
              "decision time |", "|---|---|---|---|---|---|---|"]
     for name, s in summary.items():

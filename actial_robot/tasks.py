@@ -126,10 +126,10 @@ def make_task(env, rng: np.random.Generator, families=TASK_FAMILIES, cameras=OPE
             continue
         if family == "speaker_left":
             question = Q.QUESTIONS["speaker_left"].format(side=side)
-            instruction = f"The operator at the {camera} camera says: hand me the object on my {side}."
+            instruction = f"The operator says: hand me the object on my {side}."  # not where they stand
         else:
             question = Q.QUESTIONS["leftmost"]
-            instruction = f"Move the object that the {camera} camera sees left-most."
+            instruction = "Move the object that the operator's camera sees left-most."
         operator = camera
         if OPERATOR_CAMERA in base.rig.names:  # the operator's own camera goes where they stand
             c = base.rig.config(camera)

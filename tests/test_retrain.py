@@ -69,3 +69,17 @@ def test_retrain_needs_a_held_out_split(served_checkpoint, tmp_path):
     with pytest.raises(NotEnoughCaptures, match="needs rows in 'train' and 'test'"):
         run_retrain(RetrainConfig(checkpoint=str(served_checkpoint[0]), dataset=str(data),
                                   output_dir=str(tmp_path / "o"), max_steps=1))
+
+
+def test_replay_mixes_in_as_many_old_rows_as_asked(captured, tmp_path):
+    """Replay (RetrainConfig.replay -> SFT extra_datasets + extra_rows): a seeded sample of the old train rows."""
+    from training.sft import SFTRunConfig, train_split
+
+    old = write_views_dataset({f"o{i}": _orbit_views(f"o{i}", "train") for i in range(3)}, tmp_path / "old", name="t")
+    n_new = len(train_split(SFTRunConfig(dataset=str(captured)), "sft"))
+    n_old = len(train_split(SFTRunConfig(dataset=str(old)), "sft"))
+    assert n_old > 5
+    mixed = train_split(SFTRunConfig(dataset=str(captured), extra_datasets=[str(old)], extra_rows=5), "sft")
+    assert len(mixed) == n_new + 5
+    everything = train_split(SFTRunConfig(dataset=str(captured), extra_datasets=[str(old)]), "sft")
+    assert len(everything) == n_new + n_old

@@ -30,6 +30,7 @@ class SFTRunConfig(FromDict):
     model: str = ""  # a model directory (tiny: from `actial model build-tiny`; 3b/7b: a local Qwen2.5-VL)
     dataset: str = ""  # a dataset directory from the data engine
     extra_datasets: list[str] = field(default_factory=list)  # more dataset directories, mixed in (e.g. tabletop renders)
+    extra_rows: int | None = None  # at most this many (seeded) train rows from each extra dataset; None: all
     output_dir: str = "outputs/sft"
     preset: str = "tiny"
     reasoning_ratio: float = 0.1  # hybrid cold start: share of chain-of-thought samples in the training mix
@@ -234,6 +235,9 @@ def train_split(cfg, kind: str):
     from .interchange import to_trl
 
     parts = [to_trl(d, split="train", kind=kind) for d in [cfg.dataset, *cfg.extra_datasets]]
+    limit = getattr(cfg, "extra_rows", None)
+    if limit is not None:  # e.g. replay: as many old rows as new ones, not the whole old dataset
+        parts[1:] = [p.shuffle(seed=cfg.seed).select(range(min(limit, len(p)))) for p in parts[1:]]
     return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 
