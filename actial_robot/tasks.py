@@ -1,8 +1,8 @@
 """Viewpoint-dependent pick-and-place instructions, with their ground truth from the scene.
 
 The instruction names the object to move relative to a viewpoint that is not the robot's:
-  speaker_left  an operator stands at camera C and says "hand me the object on my left/right"
-  leftmost      "the object that camera C sees left-most"
+  speaker_left  the operator says "hand me the object on my left/right"
+  leftmost      "move the object that the operator's camera sees left-most"
 The operator stands at one of two stations (C: the poses of the rig's ``left`` and ``right`` orbit
 cameras) and their own camera (``operator``) sees the scene from there. The answer comes from
 projecting the objects' centres into C; instructions that a margin cannot settle (two objects nearly

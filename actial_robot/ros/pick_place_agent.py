@@ -73,8 +73,8 @@ class PickPlaceAgent(Node):
         else:
             out["placed"] = False
         out["success"] = bool(out["placed"] and out["choice"] == task["answer_index"])
-        self.get_logger().info(f"episode {i}: {task['instruction']} -> "
-                               f"{task['options'][out['choice']] if out['choice'] is not None else q.error or repr(q.choice)} "
+        chose = task["options"][out["choice"]] if out["choice"] is not None else q.error or repr(q.choice)
+        self.get_logger().info(f"episode {i}: {task['instruction']} -> {chose} "
                                f"({'success' if out['success'] else 'failure'})")
         return out
 
