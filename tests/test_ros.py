@@ -100,6 +100,11 @@ def test_action_gives_feedback_and_an_answer_and_can_be_canceled(graph):
     _wait_for_frames(node, query, ["front", "wrist"])
     ac = ActionClient(node, AskSpatial, "/spatial_query/ask")
     assert ac.wait_for_server(timeout_sec=30.0)
+    # wait_for_server covers the action's services, not its feedback topic: on a loaded machine the first
+    # goal's feedback went out before the two sides had discovered each other on it (CI, 2026-11-26)
+    deadline = time.monotonic() + 30.0
+    while node.count_publishers("/spatial_query/ask/_action/feedback") < 1 and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.1)
     stages = []
     goal = AskSpatial.Goal(question=QUESTION, camera_names=["front", "wrist"], options=OPTIONS)
     send = ac.send_goal_async(goal, feedback_callback=lambda fb: stages.append(fb.feedback.stage))
