@@ -25,13 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim_envs import geometry as geo
+from sim_envs.pick_place import OPERATOR_CAMERA, ROBOT_CAMERA, STATION_CAMERAS
 from training import labels as L
 from training import questions as Q
 
 TASK_FAMILIES = ("speaker_left", "leftmost")
-OPERATOR_CAMERAS = ("left", "right")  # the stations: the rig's orbit cameras, never the robot's own viewpoint
-OPERATOR_CAMERA = "operator"  # the operator's own camera, moved to their station (rigs built with operator=True)
-ROBOT_CAMERA = "front"
+OPERATOR_CAMERAS = STATION_CAMERAS  # the stations: the rig's orbit cameras, never the robot's own viewpoint
 ASK_MODES = ("viewpoint", "object")
 VIEWPOINT_FAMILY = "ego_translation"  # what the viewpoint mode asks
 MARGIN = 0.08  # of the image width, as in the data engine

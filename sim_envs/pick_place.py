@@ -14,6 +14,7 @@ Composition as in panda-gym: a ``Panda`` (robot.py) on a tabletop ``Scene`` (sce
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,20 +28,25 @@ from .scene import TABLE_TOP_Z, Scene, SceneConfig, build_tabletop
 REWARD_TYPES = ("sparse", "dense")
 
 
+ROBOT_CAMERA = "front"  # the robot's own view
+STATION_CAMERAS = ("left", "right")  # the orbit cameras at the two places an operator can stand
+OPERATOR_CAMERA = "operator"  # the operator's own camera (``default_tabletop_cameras(operator=True)``)
+
+
 def default_tabletop_cameras(size: int = 224, operator: bool = False) -> list[CameraConfig]:
     """The robot's rig: its own view (front), two orbit cameras at the operator's stations, the wrist.
 
-    ``operator``: add an orbit camera for an operator's own photos; tasks move it to their station
-    (``actial_robot.tasks``), so whoever sees its frames is not told where it stands.
+    ``operator``: add an orbit camera for an operator's own photos, starting at the first station; tasks
+    move it to their station (``actial_robot.tasks``), so whoever sees its frames is not told where it stands.
     """
     center = (-0.05, 0.0, 0.0)
+    left = CameraConfig("left", "orbit", size, size, target=center, azimuth=110, elevation=45, distance=0.75)
     return [
-        CameraConfig("front", "fixed", size, size, position=(0.55, 0.0, 0.5), target=center),
-        CameraConfig("left", "orbit", size, size, target=center, azimuth=110, elevation=45, distance=0.75),
+        CameraConfig(ROBOT_CAMERA, "fixed", size, size, position=(0.55, 0.0, 0.5), target=center),
+        left,
         CameraConfig("right", "orbit", size, size, target=center, azimuth=-110, elevation=45, distance=0.75),
         CameraConfig("wrist", "wrist", size, size, fov=70.0),
-    ] + ([CameraConfig("operator", "orbit", size, size, target=center, azimuth=110, elevation=45, distance=0.75)]
-         if operator else [])
+    ] + ([dataclasses.replace(left, name=OPERATOR_CAMERA)] if operator else [])
 
 
 @dataclass

@@ -197,6 +197,7 @@ class SceneSource:
                          v.intrinsics.height), info, cam, objects_in_view(v.segmentation, v.depth, bodies), v.rgb)
 
         from sim_envs import geometry as geo
+        from sim_envs.pick_place import ROBOT_CAMERA, STATION_CAMERAS
 
         poses = []
         for _ in range(cfg.views_per_scene):
@@ -208,7 +209,8 @@ class SceneSource:
             poses.append(geo.orbit_pose(target, az, el, dist))
         views = [render(T, f"{scene_id}/v{i}") for i, T in enumerate(poses)]
         n_rig = int(round(cfg.pairs_per_scene * cfg.rig_share))
-        rig = {n: render(base.rig.pose(n), f"{scene_id}/{n}") for n in ("front", "left", "right")} if n_rig else {}
+        rig = ({n: render(base.rig.pose(n), f"{scene_id}/{n}") for n in (ROBOT_CAMERA, *STATION_CAMERAS)}
+               if n_rig else {})
 
         # Pairs: orbit pairs in the angle range (each view reused), plus pans and slides.
         lo, hi = cfg.angle_range
@@ -220,7 +222,7 @@ class SceneSource:
         pairs = [(views[i], views[j]) if rng.uniform() < 0.5 else (views[j], views[i])
                  for i, j in cand[: cfg.pairs_per_scene - n_pan - n_slide - n_rig]]
         for k in range(n_rig):  # the robot's view and an operator's, either order
-            a, b = rig["front"], rig[("left", "right")[k % 2]]
+            a, b = rig[ROBOT_CAMERA], rig[STATION_CAMERAS[k % len(STATION_CAMERAS)]]
             pairs.append((a, b) if rng.uniform() < 0.5 else (b, a))
         for k in range(n_pan + n_slide):
             b = views[int(rng.integers(len(views)))]
