@@ -453,13 +453,13 @@ def retrain(checkpoint: Path = typer.Option(..., help="The checkpoint to continu
             steps: int = typer.Option(200, help="SFT steps on the captured train split."),
             eval_split: str = typer.Option("test", help="Held-out captured split for before/after."),
             max_eval_samples: int = typer.Option(400), threads: int = typer.Option(None),
-            lr: float = typer.Option(5e-4, help="Learning rate (the loop uses 1e-4 with --replay)."),
+            lr: float = typer.Option(5e-4, help="Learning rate (the loop uses 1e-5 with --replay)."),
             replay: list[Path] = typer.Option(None, help="Dataset(s) the model was trained on: as many of their "
                                               "train rows as captured ones are mixed in, against forgetting.")):
     """Continue SFT from a checkpoint on views the robot's cameras captured; report before / after.
 
     \b
-    actial retrain --checkpoint outputs/demo/grpo --data outputs/demo/captured --replay outputs/demo/data --lr 1e-4
+    actial retrain --checkpoint outputs/demo/grpo --data outputs/demo/captured --replay outputs/demo/data --lr 1e-5
     """
     import os
 
