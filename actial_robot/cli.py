@@ -450,16 +450,19 @@ def ros_up(launch_file: Path = typer.Argument(Path("launch/actial.launch.py"), h
 def retrain(checkpoint: Path = typer.Option(..., help="The checkpoint to continue from."),
             data: Path = typer.Option(..., help="Captured dataset (viewpoint_recorder's save, or any dataset)."),
             out: Path = typer.Option(Path("outputs/retrained"), help="The new checkpoint (resumes if present)."),
-            steps: int = typer.Option(200, help="SFT steps on the captured train split."),
+            steps: int = typer.Option(200, help="SFT steps on the captured train split (the loop: 300)."),
             eval_split: str = typer.Option("test", help="Held-out captured split for before/after."),
             max_eval_samples: int = typer.Option(400), threads: int = typer.Option(None),
-            lr: float = typer.Option(5e-4, help="Learning rate (the loop uses 1e-5 with --replay)."),
+            lr: float = typer.Option(5e-4, help="Learning rate (the loop: 1e-3, cosine, with --replay)."),
+            lr_scheduler: str = typer.Option("constant_with_warmup", help="transformers scheduler name; cosine "
+                                             "settles a high rate on a few captures (the loop's)."),
             replay: list[Path] = typer.Option(None, help="Dataset(s) the model was trained on: as many of their "
                                               "train rows as captured ones are mixed in, against forgetting.")):
     """Continue SFT from a checkpoint on views the robot's cameras captured; report before / after.
 
     \b
-    actial retrain --checkpoint outputs/demo/grpo --data outputs/demo/captured --replay outputs/demo/data --lr 1e-5
+    actial retrain --checkpoint outputs/demo/grpo --data outputs/demo/captured --replay outputs/demo/data \\
+        --steps 300 --lr 1e-3 --lr-scheduler cosine
     """
     import os
 
@@ -470,7 +473,8 @@ def retrain(checkpoint: Path = typer.Option(..., help="The checkpoint to continu
     try:
         summary = run_retrain(RetrainConfig(checkpoint=str(checkpoint), dataset=str(data), output_dir=str(out),
                                             eval_split=eval_split, max_steps=steps, max_eval_samples=max_eval_samples,
-                                            threads=threads, learning_rate=lr, replay=[str(r) for r in replay or []]))
+                                            threads=threads, learning_rate=lr, lr_scheduler=lr_scheduler,
+                                            replay=[str(r) for r in replay or []]))
     except (ValueError, DatasetError, FileNotFoundError) as e:
         _fail(str(e))
     console.print((Path(summary["checkpoint"]) / "retrain.md").read_text())

@@ -223,7 +223,7 @@ def plot(summary: dict, path: Path) -> None:
     err = [[100 * ((s := summary[n]["success"]) and s["value"] - s["lo"] or 0) for n in names],
            [100 * ((s := summary[n]["success"]) and s["hi"] - s["value"] or 0) for n in names]]
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(names), 3.2))
-    ax.bar(names, vals, yerr=err, capsize=4, color=["#4c72b0", "#999999", "#dd8452", "#55a868", "#c44e52"][:len(names)])
+    ax.bar(names, vals, yerr=err, capsize=4, color=(["#4c72b0", "#999999", "#dd8452", "#55a868", "#c44e52", "#8172b3"] * 2)[:len(names)])
     ax.set_ylabel("episode success, %")
     ax.set_ylim(0, 105)
     ax.set_title("pick the object meant from another viewpoint")

@@ -30,6 +30,7 @@ class RetrainConfig(FromDict):
     batch_size: int = 32
     learning_rate: float = 5e-4  # below the from-scratch rate: keep what the model knew
     warmup_steps: int = 10
+    lr_scheduler: str = "constant_with_warmup"  # "cosine" settles a high rate (the loop's 1e-3) on a few captures
     max_eval_samples: int | None = 400
     # Replay: train rows of the datasets the model was trained on, mixed in (as many as the captures' train
     # rows, or replay_rows) so that it does not forget them. Without it the loop's retraining overfit a few
@@ -64,7 +65,7 @@ def run_retrain(cfg: RetrainConfig) -> dict:
                                extra_datasets=list(cfg.replay), extra_rows=cfg.replay_rows or splits["train"],
                                reasoning_ratio=0.0, max_steps=cfg.max_steps, batch_size=cfg.batch_size,
                                learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps,
-                               lr_scheduler="constant_with_warmup", logging_steps=10, save_steps=50,
+                               lr_scheduler=cfg.lr_scheduler, logging_steps=10, save_steps=50,
                                threads=cfg.threads))
     after = _evaluate(out, cfg)
     write_report(before, out, "captured_before")
