@@ -107,6 +107,26 @@ def horizon_tiles(rng: np.random.Generator, size: int) -> np.ndarray:
     return _hsv_to_rgb(az, sat, np.where(bright > 0, 0.92, 0.68))
 
 
+def horizon_spots(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``horizon`` with soft bright and dark spots over it: a second look of the cue, for training.
+
+    Hue by azimuth and saturation by distance as on ``horizon``, the grey centre's radius drawn at random
+    (as ``horizon_tiles`` does), and the brightness varied by 15-30 soft round spots instead of
+    tiles. Trained on beside ``horizon`` so that the model sees the cue under more than one floor;
+    ``horizon_tiles`` stays held out (hard-edged tiles are a pattern these spots do not show).
+    """
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
+    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
+    start = rng.uniform(0.15, 0.3)
+    sat = np.clip((np.hypot(xx, yy) - start) / 0.25, 0.0, 1.0)
+    value = np.full_like(az, rng.uniform(0.75, 0.85))
+    for _ in range(int(rng.integers(15, 30))):
+        cx, cy = rng.uniform(-1, 1, size=2)
+        spot = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * rng.uniform(0.05, 0.18) ** 2))
+        value += rng.choice([-1, 1]) * 0.2 * spot
+    return _hsv_to_rgb(az, sat, np.clip(value, 0.55, 0.98))
+
+
 def colour_angle(image: np.ndarray) -> float:
     """An RGB image's average colour as an angle on the colour wheel (radians; opponent axes R-(G+B)/2, G-B).
 
@@ -117,7 +137,7 @@ def colour_angle(image: np.ndarray) -> float:
 
 
 GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs, "compass": compass,
-              "horizon": horizon, "horizon_tiles": horizon_tiles}
+              "horizon": horizon, "horizon_tiles": horizon_tiles, "horizon_spots": horizon_spots}
 
 
 def make_background(style: str, rng: np.random.Generator, size: int = 256) -> np.ndarray:

@@ -33,7 +33,7 @@ def test_orbit_views_differ_with_azimuth():
         env.close()
 
 
-@pytest.mark.parametrize("style", ["horizon", "horizon_tiles"])
+@pytest.mark.parametrize("style", ["horizon", "horizon_tiles", "horizon_spots"])
 def test_horizon_floor_average_colour_follows_the_heading(style):
     """On ``horizon`` the view's average colour turns one way as the camera goes around the object.
 
