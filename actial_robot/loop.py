@@ -37,9 +37,9 @@ class LoopConfig(FromDict):
     # capture (retrain). 0.5 puts the rig in the synthetic data up front (98% episodes, no retraining gain).
     rig_share: float = 0.0
     sft_steps: int = 900
-    # Direct answers only. With sft_tiny.yaml's 10% chain-of-thought rows the loop's SFT stayed at the prior
-    # for 900 steps; without them it learned from step ~450 (README, The loop). Direct answers carry the
-    # <think>/<answer> format too, so GRPO's format reward is still met.
+    # Direct answers only. With sft_tiny.yaml's 10% chain-of-thought rows the loop's SFT (rig_share 0.5)
+    # stayed at the prior for 900 steps; without them it learned from step ~450 (README, The loop).
+    # Direct answers carry the <think>/<answer> format too, so GRPO's format reward is still met.
     sft_reasoning_ratio: float = 0.0
     grpo_steps: int = 20
     eval_samples: int = 300  # per split
