@@ -67,6 +67,15 @@ def compass(rng: np.random.Generator, size: int) -> np.ndarray:
     return _hsv_to_rgb(az, np.full_like(az, 0.7), 0.55 + 0.35 * rings)
 
 
+def _heading_floor(rng: np.random.Generator, size: int, start: float | None):
+    """The ``horizon`` family's shared cue: grid coordinates, hue by azimuth (random offset) and saturation
+    growing from grey at radius ``start`` (drawn from 0.15-0.3 after the offset when None) to full 0.25 out."""
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
+    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
+    start = rng.uniform(0.15, 0.3) if start is None else start
+    return xx, yy, az, np.clip((np.hypot(xx, yy) - start) / 0.25, 0.0, 1.0)
+
+
 def horizon(rng: np.random.Generator, size: int) -> np.ndarray:
     """A hue wheel that is grey at the centre and grows saturated with distance from it.
 
@@ -79,12 +88,10 @@ def horizon(rng: np.random.Generator, size: int) -> np.ndarray:
     the comparison (``training.sanity.hue_turn_dataset``) is mixed into its training (README, Training).
     The hue's offset is random per scene, as on ``hue_wheel``.
     """
-    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
-    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
     # grey out to a quarter of the half-width (0.37 m on the 3 m floor), fully saturated from half of it:
     # the camera stands on grey (the near floor would otherwise show the opposite hue and cancel the far
     # floor's), and no brightness pattern, which only adds to what the colour average must see through
-    sat = np.clip((np.hypot(xx, yy) - 0.25) / 0.25, 0.0, 1.0)
+    _, _, az, sat = _heading_floor(rng, size, start=0.25)
     return _hsv_to_rgb(az, sat, np.full_like(az, rng.uniform(0.75, 0.9)))
 
 
@@ -97,10 +104,7 @@ def horizon_tiles(rng: np.random.Generator, size: int) -> np.ndarray:
     reads the heading from the average colour should keep its accuracy here; one that learned
     ``horizon``'s exact look should not.
     """
-    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
-    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
-    start = rng.uniform(0.15, 0.3)
-    sat = np.clip((np.hypot(xx, yy) - start) / 0.25, 0.0, 1.0)
+    xx, yy, az, sat = _heading_floor(rng, size, start=None)
     turn, tiles = rng.uniform(0, np.pi), rng.integers(6, 14)
     u, v = np.cos(turn) * xx + np.sin(turn) * yy, -np.sin(turn) * xx + np.cos(turn) * yy
     bright = (np.floor((u + 1) * tiles / 2) + np.floor((v + 1) * tiles / 2)) % 2
@@ -115,10 +119,7 @@ def horizon_spots(rng: np.random.Generator, size: int) -> np.ndarray:
     tiles. Trained on beside ``horizon`` so that the model sees the cue under more than one floor;
     ``horizon_tiles`` stays held out (hard-edged tiles are a pattern these spots do not show).
     """
-    yy, xx = np.mgrid[0:size, 0:size] / (size - 1) * 2.0 - 1.0
-    az = (np.arctan2(yy, xx) / (2 * np.pi) + rng.uniform()) % 1.0
-    start = rng.uniform(0.15, 0.3)
-    sat = np.clip((np.hypot(xx, yy) - start) / 0.25, 0.0, 1.0)
+    xx, yy, az, sat = _heading_floor(rng, size, start=None)
     value = np.full_like(az, rng.uniform(0.75, 0.85))
     for _ in range(int(rng.integers(15, 30))):
         cx, cy = rng.uniform(-1, 1, size=2)
