@@ -50,6 +50,7 @@ class LoopConfig(FromDict):
     # Retraining on the captures, with replay of the loop's data, cosine from 1e-3 (the from-scratch rate):
     # constant 1e-3 spiked and ended lower, 3e-4 learned too little in 200 steps (README, The loop)
     retrain_lr: float = 1e-3
+    retrain_lr_scheduler: str = "cosine"
     engine: str = "vllm"
     families: dict = field(default_factory=lambda: dict(LOOP_FAMILIES))
 
@@ -258,7 +259,7 @@ class Loop:
         try:
             run_retrain(RetrainConfig(checkpoint=str(grpo), dataset=str(captured), output_dir=str(retrained),
                                       max_steps=self.cfg.retrain_steps, learning_rate=self.cfg.retrain_lr,
-                                      lr_scheduler="cosine",
+                                      lr_scheduler=self.cfg.retrain_lr_scheduler,
                                       replay=[str(self.out / "data")], threads=2))
         except NotEnoughCaptures as e:  # a short run may record too few scenes: say so in the report, don't crash
             self.echo(f"  retrain skipped: {e}")
