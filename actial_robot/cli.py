@@ -123,6 +123,25 @@ def data_generate(
     _print_counts(res.manifest)
 
 
+@data_app.command("horizon")
+def data_horizon(out: Path = typer.Option(Path("data"), help="Folder for the recipe's datasets (one folder each)."),
+                 workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core).")):
+    """The horizon recipe's datasets (~2 min): the paper's three families on `horizon` and `horizon_spots`
+    floors, the colour-turn rungs, and an evaluation set with the held-out floor `horizon_tiles`.
+    Then: actial train sft --config training/configs/sft_tiny_horizon.yaml --dataset data/p3_horizon ...
+    (README, Training: the one-run recipe). A killed run resumes."""
+    from training.dataset import DatasetError
+    from training.engine import default_workers
+    from training.recipe import horizon_data
+
+    try:
+        data = horizon_data(out, workers=workers or default_workers())
+    except (ValueError, DatasetError) as e:
+        _fail(str(e))
+    for name, path in data.items():
+        console.print(f"[green]{name}[/green] -> {path}")
+
+
 def _print_counts(manifest: dict) -> None:
     counts = manifest["counts"]
     t = Table(title=f"{manifest['rows']} rows")

@@ -1,13 +1,17 @@
-"""Training speed for the tiny preset: SFT samples/s, GRPO prompts/s, and time to 95% in-domain accuracy.
+"""Training the tiny preset: SFT wall time and samples/s, time to 95% / 97% in-domain, the training issue's
+targets after SFT and after GRPO, GRPO prompts/s.
 
-    .venv/bin/python bench/train.py                                   # generates its data (~1 min), ~20 min
-    .venv/bin/python bench/train.py --data outputs/demo/data --sft-steps 900
+    .venv/bin/python bench/train.py                       # the horizon recipe from scratch (~25 min on 2 cores)
+    .venv/bin/python bench/train.py --data-root data      # reuse `actial data horizon --out data`
+    .venv/bin/python bench/train.py --data outputs/demo/data --sft-steps 900   # sft_tiny.yaml on your dataset
 
-SFT runs the measured config (training/configs/sft_tiny.yaml) and logs
-held-out accuracy on 300 in-domain questions every 100 steps; "time to 95%" is the training time
-(warm-up included) at the first evaluation at or above 95%, or "not reached". GRPO then runs a few
-steps from the SFT checkpoint (grpo_tiny.yaml). Evaluation time is not counted as training time.
-Writes ``bench/results/train.json``.
+The horizon recipe (README, Training: one run): `actial data horizon`'s datasets, a fresh tiny model, one
+SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-domain questions every 100
+steps; evaluation time is not training time), then 1,000 questions per split on scenes it never saw
+(`p3_tiles`: in-domain floor, held-out objects, held-out floor `horizon_tiles`) and on `p3_horizon`'s
+held-out floor without a heading cue, the format rate on reasoning prompts, then GRPO (grpo_tiny.yaml) on the
+recipe's training data and the same evaluations again. Writes ``bench/results/train_horizon.json`` and
+markdown tables in ``bench/results/horizon/`` (``--data``: ``bench/results/train.json``).
 """
 
 from __future__ import annotations
@@ -24,92 +28,184 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+EVAL_SAMPLES = 1000  # per split: intervals of about +-1 point at 97%
+REASONING_SAMPLES = 300
 
-def main() -> None:
+
+def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
+    from training.checkpoint import read_manifest
+
+    meta = read_manifest(ckpt)
+    evals = [h for h in meta["log_history"] if "eval_accuracy" in h]
+    eval_time = sum(h.get("eval_seconds", 0.0) for h in evals)
+    train_s = meta["train_seconds"] - eval_time
+    steps = max(h["step"] for h in meta["log_history"] if "step" in h)
+
+    def reached(target):  # training time (evaluations before it excluded) at the first evaluation >= target
+        h = next((h for h in evals if h["eval_accuracy"] >= target), None)
+        if h is None:
+            return None
+        return {"step": h["step"], "seconds": h["train_seconds"] - sum(e.get("eval_seconds", 0.0) for e in evals
+                                                                        if e["step"] <= h["step"])}
+
+    return {"steps": steps, "batch_size": cfg.batch_size, "threads": meta.get("threads"),
+            "train_seconds": train_s, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
+            "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
+            "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,
+            "time_to": {f"{t:.2f}": reached(t) for t in targets}}
+
+
+def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
+    """Direct prompts on every split the recipe holds out, then reasoning prompts (format rate)."""
+    from training.evaluate import EvalConfig, InProcessAnswerer, evaluate, write_report
+    from training.presets import load_model
+
+    model, processor = load_model(ckpt)
+    model.eval()
+    ans = InProcessAnswerer(model, processor)
+    runs = {
+        "tiles": EvalConfig(dataset_dir=data["p3_tiles"], max_samples=EVAL_SAMPLES, batch_size=64),
+        "horizon": EvalConfig(dataset_dir=data["p3_horizon"], splits=["test", "test_backgrounds"],
+                              max_samples=EVAL_SAMPLES, batch_size=64),
+        "reasoning": EvalConfig(dataset_dir=data["p3_tiles"], splits=["test"], max_samples=REASONING_SAMPLES,
+                                batch_size=32, prompt_style="reasoning"),
+    }
+    res = {}
+    for name, ecfg in runs.items():
+        report = evaluate(ecfg, ans)
+        write_report(report, out, f"recipe_{stage}_{name}")
+        res[name] = report.metrics
+    return res
+
+
+def _cell(metrics: dict, split: str, key: str = "accuracy") -> dict | None:
+    c = metrics.get(split, {}).get("all")
+    return None if c is None else c[key]
+
+
+def _recipe(args) -> None:
     import yaml
+
+    from training.checkpoint import read_manifest
+    from training.engine import default_workers
+    from training.grpo import GRPORunConfig, run_grpo
+    from training.presets import build_tiny, dataset_texts
+    from training.recipe import horizon_data
+    from training.sft import SFTRunConfig, run_sft
+
+    work = Path(tempfile.mkdtemp(prefix="actial-bench-train-"))
+    t0 = time.perf_counter()
+    data = {k: str(v) for k, v in horizon_data(args.data_root or work / "data", workers=default_workers()).items()}
+    data_s = time.perf_counter() - t0
+    tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=5000))
+
+    def here(d):  # the config names the recipe's datasets as data/NAME
+        return data[Path(d).name]
+
+    cfg = yaml.safe_load((ROOT / "training" / "configs" / "sft_tiny_horizon.yaml").read_text())
+    for phase in cfg.get("curriculum", []):
+        if "extra_datasets" in phase:
+            phase["extra_datasets"] = [here(d) for d in phase["extra_datasets"]]
+    cfg.update(model=str(tiny), dataset=data["p3_horizon"], output_dir=str(work / "sft"),
+               extra_datasets=[here(d) for d in cfg.get("extra_datasets", [])], eval_every=100, eval_samples=300)
+    sft_cfg = SFTRunConfig.from_dict(cfg)
+    t0 = time.perf_counter()
+    sft = run_sft(sft_cfg)
+    sft_sum = _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95, 0.97])
+    results = {"sft": sft_sum, "sft_eval": _evaluate(sft, data, args.tables, "sft")}
+
+    g = yaml.safe_load((ROOT / "training" / "configs" / "grpo_tiny.yaml").read_text())
+    g.update(model=str(sft), dataset=data["p3_horizon"], extra_datasets=[data["p3_spots"]],
+             output_dir=str(work / "grpo"), max_steps=args.grpo_steps)
+    gcfg = GRPORunConfig.from_dict(g)
+    grpo = run_grpo(gcfg)
+    grpo_s = read_manifest(grpo)["train_seconds"]
+    results.update(grpo={"steps": gcfg.max_steps, "train_seconds": grpo_s,
+                         "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / grpo_s,
+                         "generations": gcfg.num_generations},
+                   grpo_eval=_evaluate(grpo, data, args.tables, "grpo"),
+                   data_seconds=data_s, data={k: str(v) for k, v in data.items()}, work=str(work),
+                   cpu_count=os.cpu_count())
+
     from rich.console import Console
     from rich.table import Table
 
+    def pct(c):
+        return "—" if c is None else f"{100 * c['value']:.1f}% [{100 * c['low']:.1f}, {100 * c['high']:.1f}]"
+
+    s = sft_sum
+    t = Table(title="The horizon recipe on this machine (tiny preset, one SFT run from scratch)")
+    t.add_column("measure")
+    t.add_column("SFT", justify="right")
+    t.add_column(f"GRPO ({gcfg.max_steps} steps)", justify="right")
+    t.add_row("SFT wall time (data and evaluation not counted: training only)",
+              f"{s['train_seconds'] / 60:.1f} min ({s['steps']} steps, {s['samples_per_s']:.0f} samples/s)", "")
+    for k, v in s["time_to"].items():
+        t.add_row(f"time to {100 * float(k):.0f}% in-domain (300 held-out questions)",
+                  "not reached" if v is None else f"{v['seconds'] / 60:.1f} min (step {v['step']})", "")
+    t.add_row("held-out accuracy by step", " ".join(f"{st}:{100 * a:.0f}" for st, a in s["accuracy_curve"]), "")
+    rows = [("in-domain, new scenes (p3_tiles test)", "tiles", "test", "accuracy"),
+            ("held-out objects (p3_tiles)", "tiles", "test_objects", "accuracy"),
+            ("held-out floor horizon_tiles (cue kept)", "tiles", "test_backgrounds", "accuracy"),
+            ("in-domain (p3_horizon test)", "horizon", "test", "accuracy"),
+            ("held-out floor blobs (no cue)", "horizon", "test_backgrounds", "accuracy"),
+            ("format rate, reasoning prompts", "reasoning", "test", "format_rate"),
+            ("accuracy, reasoning prompts", "reasoning", "test", "accuracy")]
+    for label, run, split, key in rows:
+        t.add_row(label, pct(_cell(results["sft_eval"][run], split, key)),
+                  pct(_cell(results["grpo_eval"][run], split, key)))
+    t.add_row("GRPO prompts/s", "", f"{results['grpo']['prompts_per_s']:.2f} ({gcfg.num_generations} generations each)")
+    Console().print(t)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out} and tables in {args.tables}")
+
+
+def _plain(args) -> None:
+    """sft_tiny.yaml from scratch on a dataset of yours, then a few GRPO steps (the pre-recipe benchmark)."""
+    import yaml
+
     from training.checkpoint import read_manifest
-    from training.engine import GeneratorConfig, default_workers, generate
     from training.grpo import GRPORunConfig, run_grpo
     from training.presets import build_tiny, dataset_texts
     from training.sft import SFTRunConfig, run_sft
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, help="dataset (default: generate 24,000 rows, paper's 3 families, 112 px)")
-    ap.add_argument("--sft-steps", type=int, default=900)
-    ap.add_argument("--grpo-steps", type=int, default=10)
-    ap.add_argument("--target", type=float, default=0.95)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "train.json")
-    args = ap.parse_args()
-
     work = Path(tempfile.mkdtemp(prefix="actial-bench-train-"))
-    data = args.data
-    if data is None:
-        data = work / "data"
-        generate(GeneratorConfig(n_pairs=24000, image_size=112, seed=1, shuffle_options=False,
-                                 families={"ego_translation": 1.0, "object_translation": 1.0, "ego_rotation": 1.0}),
-                 data, workers=default_workers())
-    tiny = build_tiny(work / "tiny", dataset_texts(data, limit=5000))
-
+    tiny = build_tiny(work / "tiny", dataset_texts(args.data, limit=5000))
     cfg = yaml.safe_load((ROOT / "training" / "configs" / "sft_tiny.yaml").read_text())
-    cfg.update(model=str(tiny), dataset=str(data), output_dir=str(work / "sft"), max_steps=args.sft_steps,
+    cfg.update(model=str(tiny), dataset=str(args.data), output_dir=str(work / "sft"), max_steps=args.sft_steps,
                eval_every=100, eval_samples=300)
     sft_cfg = SFTRunConfig.from_dict(cfg)
     t0 = time.perf_counter()
     sft = run_sft(sft_cfg)
-    sft_wall = time.perf_counter() - t0
-    meta = read_manifest(sft)
-    warm = meta.get("vision_warmup_log") or []
-    warm_s = warm[-1]["warmup_seconds"] if warm else 0.0
-    evals = [h for h in meta["log_history"] if "eval_accuracy" in h]
-    reached = next((h for h in evals if h["eval_accuracy"] >= args.target), None)
-    train_s = meta["train_seconds"]
-    # the callback's train_seconds count from the start of training and include earlier evaluations
-    eval_time = sum(h.get("eval_seconds", 0.0) for h in evals)
-    samples = sft_cfg.max_steps * sft_cfg.batch_size
-
+    result = {"sft": _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95])}
     g = yaml.safe_load((ROOT / "training" / "configs" / "grpo_tiny.yaml").read_text())
-    g.update(model=str(sft), dataset=str(data), output_dir=str(work / "grpo"), max_steps=args.grpo_steps)
+    g.update(model=str(sft), dataset=str(args.data), output_dir=str(work / "grpo"), max_steps=args.grpo_steps)
     gcfg = GRPORunConfig.from_dict(g)
-    grpo = run_grpo(gcfg)
-    grpo_meta = read_manifest(grpo)
-    grpo_s = grpo_meta["train_seconds"]
-
-    def reached_at(h):
-        return None if h is None else warm_s + h["train_seconds"] - sum(
-            e.get("eval_seconds", 0.0) for e in evals if e["step"] <= h["step"])
-
-    result = {
-        "sft": {"steps": sft_cfg.max_steps, "batch_size": sft_cfg.batch_size, "warmup_steps": sft_cfg.vision_warmup_steps,
-                "warmup_seconds": warm_s, "train_seconds": train_s - eval_time, "wall_seconds": sft_wall,
-                "samples_per_s": samples / max(train_s - eval_time, 1e-9),
-                "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
-                "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,
-                "target": args.target, "time_to_target_s": reached_at(reached),
-                "step_at_target": reached["step"] if reached else None},
-        "grpo": {"steps": gcfg.max_steps, "prompts_per_step": gcfg.prompts_per_step,
-                 "generations": gcfg.num_generations, "train_seconds": grpo_s,
-                 "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / grpo_s},
-        "data": str(data), "threads": cfg.get("threads"), "cpu_count": os.cpu_count(),
-    }
-    t = Table(title="Training the tiny preset on this machine")
-    t.add_column("measure")
-    t.add_column("value", justify="right")
+    grpo_s = read_manifest(run_grpo(gcfg))["train_seconds"]
+    result["grpo"] = {"steps": gcfg.max_steps, "train_seconds": grpo_s,
+                      "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / grpo_s}
     s = result["sft"]
-    t.add_row("SFT samples/s (batch 32, evaluation excluded)", f"{s['samples_per_s']:.1f}")
-    t.add_row("vision warm-up", f"{s['warmup_steps']} steps, {s['warmup_seconds']:.0f} s")
-    t.add_row(f"SFT {s['steps']} steps, training time", f"{s['train_seconds'] / 60:.1f} min")
-    t.add_row("held-out accuracy by step", " ".join(f"{st}:{100 * a:.0f}%" for st, a in s["accuracy_curve"]))
-    t.add_row(f"time to {100 * args.target:.0f}% in-domain",
-              "not reached" if s["time_to_target_s"] is None else f"{s['time_to_target_s'] / 60:.1f} min "
-                                                                  f"(step {s['step_at_target']})")
-    t.add_row("GRPO prompts/s", f"{result['grpo']['prompts_per_s']:.2f} ({gcfg.num_generations} generations each)")
-    Console().print(t)
+    print(f"SFT {s['steps']} steps: {s['samples_per_s']:.1f} samples/s, held-out accuracy by step "
+          + " ".join(f"{st}:{100 * a:.0f}%" for st, a in s["accuracy_curve"])
+          + f"; time to 95%: {'not reached' if s['time_to']['0.95'] is None else s['time_to']['0.95']}; "
+          f"GRPO {result['grpo']['prompts_per_s']:.2f} prompts/s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-root", type=Path, help="where `actial data horizon` wrote (default: generate, ~2 min)")
+    ap.add_argument("--data", type=Path, help="instead of the recipe: sft_tiny.yaml on this dataset")
+    ap.add_argument("--sft-steps", type=int, default=900, help="with --data")
+    ap.add_argument("--grpo-steps", type=int, default=20)
+    ap.add_argument("--out", type=Path, help="JSON (default: bench/results/train_horizon.json, or train.json with --data)")
+    ap.add_argument("--tables", type=Path, default=ROOT / "bench" / "results" / "horizon")
+    args = ap.parse_args()
+    args.out = args.out or ROOT / "bench" / "results" / ("train.json" if args.data else "train_horizon.json")
+    (_plain if args.data else _recipe)(args)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,21 @@ def test_vision_warmup_frozen_vision_and_accuracy_logging(setup):
     assert any(not torch.equal(base[k], trained[k]) for k in lm)  # ... and SFT moved the language model
 
 
+def test_sft_curriculum_run_and_reasoning_evaluation(setup):
+    root, data, tiny = setup
+    fams = read_table(data, columns=["split", "family"], split="train")["family"].to_pylist()
+    first = sorted(set(fams))[0]
+    cfg = SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft-curriculum"), batch_size=4,
+                       learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=10, threads=1,
+                       max_steps=50, eval_every=3, eval_samples=4, eval_split="train", eval_prompt_style="reasoning",
+                       curriculum=[{"steps": 1, "families": [first]}, {"steps": 2}])
+    m = read_manifest(run_sft(cfg))
+    assert max(h["step"] for h in m["log_history"] if "step" in h) == 3  # the phases' steps, not max_steps
+    assert m["train_samples"] == 3 * 4
+    evals = [h for h in m["log_history"] if "eval_accuracy" in h]
+    assert [h["step"] for h in evals] == [0, 3] and all(0.0 <= h["eval_format_rate"] <= 1.0 for h in evals)
+
+
 def test_checkpoint_reloads_with_identical_logits(setup):
     root, data, tiny = setup
     ckpt = root / "sft"
@@ -142,6 +157,30 @@ def test_hybrid_mix():
         hybrid_indices(["direct"] * 5, ["f"] * 5, 0.1, rng)
     with pytest.raises(ValueError, match="reasoning_ratio"):
         hybrid_indices(styles, fams, 1.0, rng)
+
+
+def test_curriculum_phases_read_their_own_rows_in_order():
+    from training.sft import curriculum_indices
+
+    rng = np.random.default_rng(0)
+    # 40 direct rows of two families in the main dataset, 20 rung rows in an extra dataset
+    fams = ["ego_translation", "ego_rotation"] * 20 + ["hue_turn"] * 20
+    styles = ["direct"] * 60
+    sources = ["main"] * 40 + ["rung"] * 20
+    cfg = SFTRunConfig(dataset="main", batch_size=4, reasoning_ratio=0.0, curriculum=[
+        {"steps": 5, "families": ["ego_translation", "hue_turn"], "extra_datasets": ["rung"]},
+        {"steps": 30}])  # more rows than the phase has: its mix repeats
+    idx = curriculum_indices(styles, fams, sources, cfg, rng)
+    assert len(idx) == (5 + 30) * 4
+    first, second = idx[:20], idx[20:]
+    assert {fams[i] for i in first} == {"ego_translation", "hue_turn"}  # the phase's families, its rung
+    assert {sources[i] for i in second} == {"main"} and {fams[i] for i in second} == {"ego_translation", "ego_rotation"}
+    assert sorted(second[:40]) == list(range(40))  # each pass over the phase's rows covers every row once
+    with pytest.raises(ValueError, match="takes"):
+        curriculum_indices(styles, fams, sources, SFTRunConfig(dataset="main", curriculum=[{"step": 1}]), rng)
+    with pytest.raises(ValueError, match="phase 1"):
+        curriculum_indices(styles, fams, sources, SFTRunConfig(dataset="main", reasoning_ratio=0.0,
+                                                               curriculum=[{"steps": 1, "families": ["leftmost"]}]), rng)
 
 
 def test_shipped_training_configs_parse():

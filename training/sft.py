@@ -59,9 +59,15 @@ class SFTRunConfig(FromDict):
     # gradients into the tower are noise (the language model ignores the images at first), and Adam's
     # normalised steps would walk the warmed features away before the language model learns to read them.
     freeze_vision: bool = False
+    # Phases of one run, in order, e.g. [{"steps": 350, "families": [ego_translation, hue_turn], "extra_datasets":
+    # [a rung]}, {"steps": 600}]. Each phase trains on its families' rows (default: ``families``) of ``dataset``
+    # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio (default: the run's). One
+    # optimiser and one lr schedule span the phases, and max_steps becomes their sum. README, Training: one run.
+    curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
     eval_split: str = "test"
+    eval_prompt_style: str = "direct"  # or "reasoning": the held-out questions ask for a chain of thought
     time_limit_s: float | None = None  # stop (and save) once training has run this long, whatever max_steps says
     extra: dict = field(default_factory=dict)  # passed to trl.SFTConfig as is (e.g. deepspeed, fsdp)
 
@@ -88,6 +94,47 @@ def hybrid_indices(styles: list[str], families: list[str], reasoning_ratio: floa
     mix = direct + [int(i) for i in picked]
     rng.shuffle(mix)
     return mix[:limit] if limit else mix
+
+
+def curriculum_steps(cfg) -> int:
+    """The optimiser steps a curriculum spans (0 without one)."""
+    return sum(int(phase["steps"]) for phase in cfg.curriculum)
+
+
+def curriculum_datasets(cfg) -> list[str]:
+    """Every extra dataset directory some phase of ``cfg.curriculum`` reads (the run's, then the phases' own)."""
+    dirs = list(cfg.extra_datasets)
+    for phase in cfg.curriculum:
+        dirs += [str(d) for d in phase.get("extra_datasets", []) if str(d) not in dirs]
+    return dirs
+
+
+def curriculum_indices(styles: list[str], families: list[str], sources: list[str], cfg,
+                       rng: np.random.Generator) -> list[int]:
+    """Row indices for ``cfg.curriculum``: each phase's hybrid mix (its ``reasoning_ratio``, default the run's) of
+    its families from ``cfg.dataset`` and its extra datasets (default: the run's), shuffled, repeated or cut to exactly its steps' worth of rows, the
+    phases in order (SFT then reads them sequentially). ``sources``: each row's dataset directory."""
+    import os
+
+    known = {"steps", "families", "extra_datasets", "reasoning_ratio"}
+    unknown = sorted({k for phase in cfg.curriculum for k in phase} - known)
+    if unknown:
+        raise ValueError(f"a curriculum phase takes {', '.join(sorted(known))}; got {', '.join(unknown)}")
+    per_step = cfg.batch_size * cfg.grad_accum * int(os.environ.get("WORLD_SIZE", "1"))
+    out: list[int] = []
+    for k, phase in enumerate(cfg.curriculum):
+        allowed = set(phase.get("families") or cfg.families or []) or None
+        reads = {str(cfg.dataset), *map(str, phase.get("extra_datasets", cfg.extra_datasets))}
+        rows = [i for i, src in enumerate(sources) if src in reads]
+        try:
+            mix = hybrid_indices([styles[i] for i in rows], [families[i] for i in rows],
+                                 float(phase.get("reasoning_ratio", cfg.reasoning_ratio)), rng, allowed)
+        except ValueError as e:
+            raise ValueError(f"curriculum phase {k + 1} (families {sorted(allowed or [])}): {e}") from None
+        want = int(phase["steps"]) * per_step
+        reps = -(-want // len(mix))
+        out += [rows[i] for _ in range(reps) for i in rng.permutation(mix).tolist()][:want]
+    return out
 
 
 def length_keys(styles: list[str]) -> list[int]:
@@ -124,7 +171,7 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None):
     from .evaluate import EvalConfig, InProcessAnswerer, evaluate
 
     ecfg = EvalConfig(dataset_dir=cfg.dataset, splits=[cfg.eval_split], families=families,
-                      max_samples=cfg.eval_samples, batch_size=64, bootstrap=1)
+                      max_samples=cfg.eval_samples, batch_size=64, bootstrap=1, prompt_style=cfg.eval_prompt_style)
 
     class HeldOutAccuracy(TrainerCallback):
         t0 = None
@@ -138,6 +185,7 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None):
             cell = report.cell(cfg.eval_split, "all")
             state.log_history.append({"step": state.global_step, "eval_accuracy": cell["accuracy"]["value"],
                                       "eval_answer_rate": cell["answer_rate"]["value"],
+                                      "eval_format_rate": cell["format_rate"]["value"],
                                       "train_seconds": time.perf_counter() - self.t0,
                                       "eval_seconds": time.perf_counter() - t0})
             print(f"step {state.global_step}: held-out accuracy {cell['accuracy']['value']:.3f} "
@@ -179,7 +227,12 @@ def time_limit_callback(seconds: float):
 
 def training_callbacks(cfg, processor) -> list:
     """The held-out accuracy log and the time limit, where the config asks for them."""
-    callbacks = [accuracy_callback(cfg, processor, cfg.families)] if cfg.eval_every > 0 else []
+    # held-out accuracy reads cfg.dataset, whose families are the question families; an extra dataset's own
+    # family (a sanity rung such as hue_turn) may be trained on but has no held-out questions there
+    from .questions import ALL_FAMILIES
+
+    families = [f for f in cfg.families if f in ALL_FAMILIES] or None if cfg.families else None
+    callbacks = [accuracy_callback(cfg, processor, families)] if cfg.eval_every > 0 else []
     if cfg.time_limit_s:
         callbacks.append(time_limit_callback(cfg.time_limit_s))
     return callbacks
@@ -228,16 +281,20 @@ def load_for_training(cfg) -> tuple:
     return model, processor, lora
 
 
-def train_split(cfg, kind: str):
-    """The train split of ``cfg.dataset`` and every ``cfg.extra_datasets``, as one TRL dataset (SFT and GRPO)."""
+def train_split(cfg, kind: str, extra_datasets: list[str] | None = None, tag: bool = False):
+    """The train split of ``cfg.dataset`` and every ``cfg.extra_datasets`` (or ``extra_datasets``), as one TRL
+    dataset (SFT and GRPO). ``tag``: add a ``source_dataset`` column naming each row's dataset directory."""
     import datasets
 
     from .interchange import to_trl
 
-    parts = [to_trl(d, split="train", kind=kind) for d in [cfg.dataset, *cfg.extra_datasets]]
+    dirs = [cfg.dataset, *(cfg.extra_datasets if extra_datasets is None else extra_datasets)]
+    parts = [to_trl(d, split="train", kind=kind) for d in dirs]
     limit = getattr(cfg, "extra_rows", None)
     if limit is not None:  # e.g. replay: as many old rows as new ones, not the whole old dataset
         parts[1:] = [p.shuffle(seed=cfg.seed).select(range(min(limit, len(p)))) for p in parts[1:]]
+    if tag:
+        parts = [p.add_column("source_dataset", [str(d)] * len(p)) for p, d in zip(parts, dirs)]
     return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 
@@ -279,20 +336,26 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         for name, p in model.named_parameters():
             if ".visual." in f".{name}":
                 p.requires_grad_(False)
-    train = train_split(cfg, "sft")
     rng = np.random.default_rng(cfg.seed)
-    idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
-                         set(cfg.families) if cfg.families else None, cfg.max_train_samples)
-    train = train.select(idx)
+    if cfg.curriculum:
+        train = train_split(cfg, "sft", curriculum_datasets(cfg), tag=True)
+        idx = curriculum_indices(train["prompt_style"], train["family"], train["source_dataset"], cfg, rng)
+        train = train.select(idx).remove_columns("source_dataset")
+    else:
+        train = train_split(cfg, "sft")
+        idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
+                             set(cfg.families) if cfg.families else None, cfg.max_train_samples)
+        train = train.select(idx)
     train = train.add_column("length", length_keys(train["prompt_style"]))
     args = dict(
-        output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs, max_steps=curriculum_steps(cfg) or cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler,
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none",
         assistant_only_loss=True, max_length=None, dataloader_num_workers=default_data_workers(), disable_tqdm=False,
-        train_sampling_strategy="group_by_length",
+        # a curriculum's rows are already in their order: phase by phase, shuffled within each
+        train_sampling_strategy="sequential" if cfg.curriculum else "group_by_length",
         **_device_flags(model, SFTConfig, cfg.gradient_checkpointing))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
     callbacks = training_callbacks(cfg, processor) or None

@@ -1,0 +1,55 @@
+"""The horizon recipe's datasets: what one SFT run of the tiny preset (``configs/sft_tiny_horizon.yaml``)
+trains on and what it is judged on.
+
+The paper's three families on floors whose colour gives the heading (``horizon``, ``horizon_spots``), the
+colour-turn rungs that teach a from-scratch model the comparison (``training/sanity.py``), and an evaluation
+set on scenes it never saw with a held-out floor that keeps the cue (``horizon_tiles``). README, Training.
+
+    actial data horizon --out data      # ~2 min on 2 cores; a killed run resumes
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .questions import PAPER_FAMILIES
+
+# name -> GeneratorConfig fields (the first is the run's `dataset`); the sft config names the others
+RENDERED = {
+    "p3_horizon": dict(n_pairs=24000, train_backgrounds=["horizon"], seed=9),
+    "p3_spots": dict(n_pairs=6000, train_backgrounds=["horizon_spots"], heldout_backgrounds=["horizon_tiles"],
+                     splits={"train": 0.9, "test": 0.1}, seed=23),
+    # evaluation only: new scenes on `horizon` (test), held-out objects, and the held-out floor
+    "p3_tiles": dict(n_pairs=3000, train_backgrounds=["horizon"], heldout_backgrounds=["horizon_tiles"],
+                     splits={"test": 0.35, "test_objects": 0.15, "test_backgrounds": 0.5}, seed=19),
+}
+# name -> hue_turn_dataset arguments: the rung worded as ego_translation (phase 1), and as its own question
+RUNGS = {
+    "hue_turn_ego": dict(n=4000, families=["ego_translation"]),
+    "hue_turn": dict(n=4000),
+}
+
+
+def rendered_config(name: str):
+    """The ``GeneratorConfig`` of one of the recipe's rendered datasets (112 px, fixed option order, orbits only)."""
+    from .engine import GeneratorConfig
+
+    return GeneratorConfig(image_size=112, shuffle_options=False, families={f: 1.0 for f in PAPER_FAMILIES},
+                           pan_share=0, slide_share=0, multi_object_share=0.6, **RENDERED[name])
+
+
+def horizon_data(root: str | Path, workers: int = 1, show_progress: bool = True) -> dict[str, Path]:
+    """Write (or finish) every dataset of the recipe under ``root``; returns name -> directory."""
+    from .dataset import MANIFEST
+    from .engine import generate
+    from .sanity import hue_turn_dataset
+
+    root = Path(root)
+    out = {}
+    for name in RENDERED:
+        out[name] = generate(rendered_config(name), root / name, workers=workers, show_progress=show_progress).out
+    for name, kwargs in RUNGS.items():
+        out[name] = root / name
+        if not (out[name] / MANIFEST).is_file():  # seconds to write: a killed one is written again whole
+            hue_turn_dataset(out[name], **kwargs)
+    return out
