@@ -127,17 +127,25 @@ def _recipe(args) -> None:
                    data_seconds=data_s, data={k: str(v) for k, v in data.items()}, work=str(work),
                    cpu_count=os.cpu_count())
 
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print_recipe(results)
+    print(f"wrote {args.out} and tables in {args.tables}")
+
+
+def print_recipe(results: dict) -> None:
+    """The recipe's table: SFT time and curve, then each evaluation after SFT and after GRPO."""
     from rich.console import Console
     from rich.table import Table
 
     def pct(c):
-        return "—" if c is None else f"{100 * c['value']:.1f}% [{100 * c['low']:.1f}, {100 * c['high']:.1f}]"
+        return "—" if c is None else f"{100 * c['value']:.1f}% [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}]"
 
-    s = sft_sum
+    s = results["sft"]
     t = Table(title="The horizon recipe on this machine (tiny preset, one SFT run from scratch)")
     t.add_column("measure")
     t.add_column("SFT", justify="right")
-    t.add_column(f"GRPO ({gcfg.max_steps} steps)", justify="right")
+    t.add_column(f"GRPO ({results['grpo']['steps']} steps)", justify="right")
     t.add_row("SFT wall time (data and evaluation not counted: training only)",
               f"{s['train_seconds'] / 60:.1f} min ({s['steps']} steps, {s['samples_per_s']:.0f} samples/s)", "")
     for k, v in s["time_to"].items():
@@ -154,11 +162,8 @@ def _recipe(args) -> None:
     for label, run, split, key in rows:
         t.add_row(label, pct(_cell(results["sft_eval"][run], split, key)),
                   pct(_cell(results["grpo_eval"][run], split, key)))
-    t.add_row("GRPO prompts/s", "", f"{results['grpo']['prompts_per_s']:.2f} ({gcfg.num_generations} generations each)")
+    t.add_row("GRPO prompts/s", "", f"{results['grpo']['prompts_per_s']:.2f} ({results['grpo']['generations']} generations each)")
     Console().print(t)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out} and tables in {args.tables}")
 
 
 def _plain(args) -> None:
