@@ -111,9 +111,12 @@ def curriculum_datasets(cfg) -> list[str]:
 
 def curriculum_indices(styles: list[str], families: list[str], sources: list[str], cfg,
                        rng: np.random.Generator) -> list[int]:
-    """Row indices for ``cfg.curriculum``: each phase's hybrid mix (its ``reasoning_ratio``, default the run's) of
-    its families from ``cfg.dataset`` and its extra datasets (default: the run's), shuffled, repeated or cut to exactly its steps' worth of rows, the
-    phases in order (SFT then reads them sequentially). ``sources``: each row's dataset directory."""
+    """Row indices for ``cfg.curriculum``, the phases in order (SFT reads them sequentially).
+
+    Each phase: the hybrid mix (its ``reasoning_ratio``, default the run's) of its families' rows from
+    ``cfg.dataset`` and its extra datasets (default: the run's), shuffled, repeated or cut to exactly its
+    steps' worth of rows. ``sources``: each row's dataset directory.
+    """
     import os
 
     known = {"steps", "families", "extra_datasets", "reasoning_ratio"}
@@ -231,7 +234,7 @@ def training_callbacks(cfg, processor) -> list:
     # family (a sanity rung such as hue_turn) may be trained on but has no held-out questions there
     from .questions import ALL_FAMILIES
 
-    families = [f for f in cfg.families if f in ALL_FAMILIES] or None if cfg.families else None
+    families = [f for f in cfg.families or [] if f in ALL_FAMILIES] or None
     callbacks = [accuracy_callback(cfg, processor, families)] if cfg.eval_every > 0 else []
     if cfg.time_limit_s:
         callbacks.append(time_limit_callback(cfg.time_limit_s))
@@ -348,7 +351,8 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         train = train.select(idx)
     train = train.add_column("length", length_keys(train["prompt_style"]))
     args = dict(
-        output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs, max_steps=curriculum_steps(cfg) or cfg.max_steps,
+        output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs,
+        max_steps=curriculum_steps(cfg) or cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler,
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, logging_steps=cfg.logging_steps,
