@@ -36,6 +36,8 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
     from training.checkpoint import read_manifest
 
     meta = read_manifest(ckpt)
+    warm = meta.get("vision_warmup_log") or []
+    warm_s = warm[-1]["warmup_seconds"] if warm else 0.0  # a vision warm-up runs before the Trainer's clock
     evals = [h for h in meta["log_history"] if "eval_accuracy" in h]
     eval_time = sum(h.get("eval_seconds", 0.0) for h in evals)
     train_s = meta["train_seconds"] - eval_time
@@ -45,11 +47,11 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
         h = next((h for h in evals if h["eval_accuracy"] >= target), None)
         if h is None:
             return None
-        return {"step": h["step"], "seconds": h["train_seconds"] - sum(e.get("eval_seconds", 0.0) for e in evals
-                                                                        if e["step"] <= h["step"])}
+        return {"step": h["step"], "seconds": warm_s + h["train_seconds"] - sum(
+            e.get("eval_seconds", 0.0) for e in evals if e["step"] <= h["step"])}
 
     return {"steps": steps, "batch_size": cfg.batch_size, "threads": meta.get("threads"),
-            "train_seconds": train_s, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
+            "warmup_seconds": warm_s, "train_seconds": train_s, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
             "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
             "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,
             "time_to": {f"{t:.2f}": reached(t) for t in targets}}
@@ -78,6 +80,22 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
     return res
 
 
+def _grpo(sft: Path, dataset: str, extra_datasets: list[str], out: Path, steps: int) -> tuple[Path, dict]:
+    """grpo_tiny.yaml for ``steps`` from the SFT checkpoint: (checkpoint, speed summary)."""
+    import yaml
+
+    from training.checkpoint import read_manifest
+    from training.grpo import GRPORunConfig, run_grpo
+
+    g = yaml.safe_load((ROOT / "training" / "configs" / "grpo_tiny.yaml").read_text())
+    g.update(model=str(sft), dataset=dataset, extra_datasets=extra_datasets, output_dir=str(out), max_steps=steps)
+    gcfg = GRPORunConfig.from_dict(g)
+    grpo = run_grpo(gcfg)
+    seconds = read_manifest(grpo)["train_seconds"]
+    return grpo, {"steps": gcfg.max_steps, "train_seconds": seconds, "generations": gcfg.num_generations,
+                  "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / seconds}
+
+
 def _cell(metrics: dict, split: str, key: str = "accuracy") -> dict | None:
     c = metrics.get(split, {}).get("all")
     return None if c is None else c[key]
@@ -86,9 +104,7 @@ def _cell(metrics: dict, split: str, key: str = "accuracy") -> dict | None:
 def _recipe(args) -> None:
     import yaml
 
-    from training.checkpoint import read_manifest
     from training.engine import default_workers
-    from training.grpo import GRPORunConfig, run_grpo
     from training.presets import build_tiny, dataset_texts
     from training.recipe import horizon_data
     from training.sft import SFTRunConfig, run_sft
@@ -114,18 +130,9 @@ def _recipe(args) -> None:
     sft_sum = _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95, 0.97])
     results = {"sft": sft_sum, "sft_eval": _evaluate(sft, data, args.tables, "sft")}
 
-    g = yaml.safe_load((ROOT / "training" / "configs" / "grpo_tiny.yaml").read_text())
-    g.update(model=str(sft), dataset=data["p3_horizon"], extra_datasets=[data["p3_spots"]],
-             output_dir=str(work / "grpo"), max_steps=args.grpo_steps)
-    gcfg = GRPORunConfig.from_dict(g)
-    grpo = run_grpo(gcfg)
-    grpo_s = read_manifest(grpo)["train_seconds"]
-    results.update(grpo={"steps": gcfg.max_steps, "train_seconds": grpo_s,
-                         "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / grpo_s,
-                         "generations": gcfg.num_generations},
-                   grpo_eval=_evaluate(grpo, data, args.tables, "grpo"),
-                   data_seconds=data_s, data={k: str(v) for k, v in data.items()}, work=str(work),
-                   cpu_count=os.cpu_count())
+    grpo, results["grpo"] = _grpo(sft, data["p3_horizon"], [data["p3_spots"]], work / "grpo", args.grpo_steps)
+    results.update(grpo_eval=_evaluate(grpo, data, args.tables, "grpo"), data_seconds=data_s, data=data,
+                   work=str(work), cpu_count=os.cpu_count())
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -170,8 +177,6 @@ def _plain(args) -> None:
     """sft_tiny.yaml from scratch on a dataset of yours, then a few GRPO steps (the pre-recipe benchmark)."""
     import yaml
 
-    from training.checkpoint import read_manifest
-    from training.grpo import GRPORunConfig, run_grpo
     from training.presets import build_tiny, dataset_texts
     from training.sft import SFTRunConfig, run_sft
 
@@ -184,12 +189,7 @@ def _plain(args) -> None:
     t0 = time.perf_counter()
     sft = run_sft(sft_cfg)
     result = {"sft": _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95])}
-    g = yaml.safe_load((ROOT / "training" / "configs" / "grpo_tiny.yaml").read_text())
-    g.update(model=str(sft), dataset=str(args.data), output_dir=str(work / "grpo"), max_steps=args.grpo_steps)
-    gcfg = GRPORunConfig.from_dict(g)
-    grpo_s = read_manifest(run_grpo(gcfg))["train_seconds"]
-    result["grpo"] = {"steps": gcfg.max_steps, "train_seconds": grpo_s,
-                      "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / grpo_s}
+    _, result["grpo"] = _grpo(sft, str(args.data), [], work / "grpo", args.grpo_steps)
     s = result["sft"]
     print(f"SFT {s['steps']} steps: {s['samples_per_s']:.1f} samples/s, held-out accuracy by step "
           + " ".join(f"{st}:{100 * a:.0f}%" for st, a in s["accuracy_curve"])
