@@ -17,7 +17,7 @@ from training.dataset import DatasetError, load_manifest, read_table
 from training.engine import GeneratorConfig, generate
 from training.interchange import (export_sharegpt, export_trl, import_colmap, import_sat, import_sharegpt, to_trl,
                                   viewpoint_rows_from_views)
-from training.questions import prompt_text
+from training.questions import PAPER_FAMILIES, prompt_text
 from training.views import SceneInfo, View, decode_image
 
 
@@ -414,6 +414,38 @@ def test_to_trl_sft_and_grpo(generated, tmp_path):
     assert len(datasets.load_from_disk(str(saved))) == len(grpo) and _no_staging_left(tmp_path)
     with pytest.raises(DatasetError, match="no rows in split 'nope'"):
         to_trl(generated, split="nope", cache_dir=str(tmp_path / "cache"))
+
+
+def test_to_trl_motion_think_names_the_motion_the_answer_follows_from(generated, tmp_path):
+    import re
+
+    from training.questions import QUESTIONS, motion_think
+
+    plain = to_trl(generated, kind="sft", cache_dir=str(tmp_path / "cache"))
+    chain = to_trl(generated, kind="sft", cache_dir=str(tmp_path / "cache"), direct_think="motion")
+    mirror = {"left": "right", "right": "left"}
+    rewritten = 0
+    for p, c, original in zip(plain, chain, read_table(generated).to_pylist()):
+        said = c["messages"][1]["content"][0]["text"]
+        if original["prompt_style"] != "direct" or original["family"] not in PAPER_FAMILIES:
+            assert said == p["messages"][1]["content"][0]["text"]  # reasoning rows and other families as written
+            continue
+        m = re.fullmatch(r"<think>moved (.+), turned (.+): (.+)</think><answer>([A-C])</answer>", said)
+        assert m, said
+        moved, turned, answer_text, letter = m.groups()
+        assert (answer_text, letter) == (original["answer_text"], original["answer"])
+        # the frame of reference maps the motion's words to the answer, the same way in every row
+        expect = {"ego_translation": moved, "ego_rotation": turned,
+                  "object_translation": mirror.get(moved, moved)}[original["family"]]
+        assert answer_text == expect
+        rewritten += 1
+    assert rewritten > 0
+    # a colour-turn rung worded as ego_translation stands for circling the scene: moved with it, turned against it
+    assert motion_think("hue_turn", QUESTIONS["ego_translation"], "left", float("nan"), float("nan")) == \
+        "moved left, turned right: left"
+    assert motion_think("hue_turn", "Did the colour turn left or right?", "left", None, None) is None
+    with pytest.raises(ValueError, match="direct_think"):
+        to_trl(generated, direct_think="long")
 
 
 def test_to_trl_rows_pass_trls_own_preprocessing(generated, tmp_path):

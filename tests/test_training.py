@@ -1,6 +1,7 @@
 """Real SFT and GRPO steps with the tiny model, checkpoints that reload, training that resumes."""
 
 import json
+import math
 import os
 
 import numpy as np
@@ -103,12 +104,19 @@ def test_sft_curriculum_run_and_reasoning_evaluation(setup):
     cfg = SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft-curriculum"), batch_size=4,
                        learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=10, threads=1,
                        max_steps=50, eval_every=3, eval_samples=4, eval_split="train", eval_prompt_style="reasoning",
-                       curriculum=[{"steps": 1, "families": [first]}, {"steps": 2}])
+                       curriculum=[{"steps": 1, "families": [first]}, {"steps": 2},
+                                   # a restarted schedule, on the motion chain's copy of the rows
+                                   {"steps": 3, "lr": 5e-4, "direct_think": "motion"}])
     m = read_manifest(run_sft(cfg))
-    assert max(h["step"] for h in m["log_history"] if "step" in h) == 3  # the phases' steps, not max_steps
-    assert m["train_samples"] == 3 * 4
+    assert max(h["step"] for h in m["log_history"] if "step" in h) == 6  # the phases' steps, not max_steps
+    assert m["train_samples"] == 6 * 4
     evals = [h for h in m["log_history"] if "eval_accuracy" in h]
-    assert [h["step"] for h in evals] == [0, 3] and all(0.0 <= h["eval_format_rate"] <= 1.0 for h in evals)
+    assert [h["step"] for h in evals] == [0, 3, 6] and all(0.0 <= h["eval_format_rate"] <= 1.0 for h in evals)
+    lrs = {h["step"]: h["learning_rate"] for h in m["log_history"] if "learning_rate" in h}
+    # (step k is logged with the lr it used) one cosine from 1e-3 over phases 1-2, then the restart's own from 5e-4
+    cos = 0.5 * (1 + math.cos(math.pi / 3))
+    assert (lrs[1], lrs[2]) == (pytest.approx(1e-3), pytest.approx(1e-3 * cos))
+    assert (lrs[4], lrs[5]) == (pytest.approx(5e-4), pytest.approx(5e-4 * cos))
 
 
 def test_checkpoint_reloads_with_identical_logits(setup):
@@ -176,11 +184,40 @@ def test_curriculum_phases_read_their_own_rows_in_order():
     assert {fams[i] for i in first} == {"ego_translation", "hue_turn"}  # the phase's families, its rung
     assert {sources[i] for i in second} == {"main"} and {fams[i] for i in second} == {"ego_translation", "ego_rotation"}
     assert sorted(second[:40]) == list(range(40))  # each pass over the phase's rows covers every row once
+    # the same rows in two direct_think forms: each phase reads its own form's copy
+    cfg = SFTRunConfig(dataset="main", batch_size=4, reasoning_ratio=0.0, curriculum=[
+        {"steps": 5}, {"steps": 5, "direct_think": "motion"}])
+    idx = curriculum_indices(styles * 2, fams * 2, sources * 2, cfg, rng, ["answer"] * 60 + ["motion"] * 60)
+    assert all(i < 60 for i in idx[:20]) and all(i >= 60 for i in idx[20:])
     with pytest.raises(ValueError, match="takes"):
         curriculum_indices(styles, fams, sources, SFTRunConfig(dataset="main", curriculum=[{"step": 1}]), rng)
     with pytest.raises(ValueError, match="phase 1"):
         curriculum_indices(styles, fams, sources, SFTRunConfig(dataset="main", reasoning_ratio=0.0,
                                                                curriculum=[{"steps": 1, "families": ["leftmost"]}]), rng)
+
+
+def test_curriculum_lr_restarts_follow_transformers_schedules():
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    from training.sft import curriculum_lr_multipliers
+
+    phases = [{"steps": 30}, {"steps": 70}]
+    assert curriculum_lr_multipliers(SFTRunConfig(curriculum=phases)) is None  # no restart: Trainer's own schedule
+    # one cycle over both phases is transformers' cosine
+    one = curriculum_lr_multipliers(SFTRunConfig(learning_rate=1e-3, warmup_steps=10, curriculum=[
+        {"steps": 30, "lr": 1e-3}, {"steps": 70}]))
+    sched = get_cosine_schedule_with_warmup(torch.optim.SGD([torch.zeros(1)], lr=1e-3), 10, 100)
+    assert [round(one(k), 6) for k in range(100)] == [round(f(k), 6) for k in range(100) for f in sched.lr_lambdas]
+    # a restart at phase 3: 5 warm-up steps to half the peak, then its own cosine to 0
+    cfg = SFTRunConfig(learning_rate=1e-3, warmup_steps=10, curriculum=[
+        {"steps": 30}, {"steps": 70}, {"steps": 40, "lr": 5e-4, "warmup_steps": 5}])
+    m = curriculum_lr_multipliers(cfg)
+    assert m(99) < 0.01 and m(100) == 0 and m(105) == pytest.approx(0.5) and m(139) < 0.01
+    assert m(50) == pytest.approx(get_cosine_schedule_with_warmup(
+        torch.optim.SGD([torch.zeros(1)], lr=1e-3), 10, 100).lr_lambdas[0](50))
+    with pytest.raises(ValueError, match="lr_scheduler"):
+        curriculum_lr_multipliers(SFTRunConfig(lr_scheduler="polynomial", curriculum=[{"steps": 1, "lr": 1e-3}]))
 
 
 def test_shipped_training_configs_parse():

@@ -82,7 +82,7 @@ class EvalConfig:
     families: list[str] | None = None  # None: every family in the dataset
     max_samples: int | None = None  # per split, a seeded random subset (None: all rows)
     batch_size: int = 8  # rows per answerer call (for an endpoint: at least its concurrency)
-    max_new_tokens: int | None = None  # None: 16 for direct prompts, 256 for reasoning prompts
+    max_new_tokens: int | None = None  # None: DIRECT_MAX_NEW_TOKENS / REASONING_MAX_NEW_TOKENS
     prompt_style: str = "direct"  # direct | reasoning | as_in_data (each row's own prompt_style)
     temperature: float = 0.0  # 0: greedy
     seed: int = 0  # sample selection, bootstrap, sampling when temperature > 0

@@ -841,13 +841,19 @@ def _trl_features(kind: str):
     })
 
 
-def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, layout: str) -> Iterator[dict]:
+def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, layout: str,
+                 direct_think: str = "answer") -> Iterator[dict]:
     """``datasets.Dataset.from_generator`` body (module level so datasets can hash it; ``content`` is
     the dataset's content hash and ``layout`` the prompt layout's version: both key datasets' cache, so
     a changed dataset or prompt order is never served stale)."""
     columns = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "prompt_style",
-               "response"]
+               "response", "yaw_deg", "lateral_m"]
     for row in _dataset_rows(Path(dataset_dir), split, columns):
+        if direct_think == "motion" and row["prompt_style"] == "direct":
+            chain = Q.motion_think(row["family"], row["question"], row["answer_text"], row["yaw_deg"],
+                                   row["lateral_m"])
+            if chain is not None:
+                row["response"] = Q.response(row["answer"], row["answer_text"], chain)
         # GRPO rewards the reasoning format, so its prompts always ask for it.
         style = "reasoning" if kind == "grpo" else row["prompt_style"]
         text = prompt_text(row["question"], row["options"], len(row["images"]), style == "reasoning")
@@ -862,7 +868,8 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
         yield out
 
 
-def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft", *, cache_dir: str | None = None):
+def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft", *, cache_dir: str | None = None,
+           direct_think: str = "answer"):
     """A ``datasets.Dataset`` in TRL's conversational vision format.
 
     ``kind="sft"`` (``SFTTrainer``): ``messages`` = [user, assistant], the user content being
@@ -872,19 +879,22 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     = [user] instead. Both carry ``images`` (a list of images, decoded lazily to PIL) and ``id``,
     ``family``, ``split``, ``answer``, ``answer_text``, ``options`` for reward functions and
     evaluation. Rows are streamed into datasets' Arrow cache (``cache_dir``, default HF's), so
-    memory stays flat.
+    memory stays flat. ``direct_think="motion"``: direct answers of the paper's three families think
+    ``questions.motion_think``'s short chain instead of the answer's text alone.
     """
     import datasets
 
     if kind not in TRL_KINDS:
         raise ValueError(f"kind must be one of {TRL_KINDS}, got {kind!r}")
+    if direct_think not in Q.DIRECT_THINKS:
+        raise ValueError(f"direct_think must be one of {Q.DIRECT_THINKS}, got {direct_think!r}")
     dataset_dir = Path(dataset_dir)
     load_manifest(dataset_dir)
     _check_split(dataset_dir, split)
     return datasets.Dataset.from_generator(
         _trl_records, features=_trl_features(kind), cache_dir=cache_dir,
         gen_kwargs={"dataset_dir": str(dataset_dir.resolve()), "split": split, "kind": kind,
-                    "content": manifest_hash(dataset_dir), "layout": Q.PROMPT_LAYOUT})
+                    "content": manifest_hash(dataset_dir), "layout": Q.PROMPT_LAYOUT, "direct_think": direct_think})
 
 
 def export_trl(dataset_dir: str | Path, out_dir: str | Path, kind: str = "sft", split: str | None = None, *,

@@ -102,6 +102,38 @@ def response(answer: str, answer_text: str, reasoning_text: str | None = None) -
     return f"<think>{reasoning_text or answer_text}</think><answer>{answer}</answer>"
 
 
+DIRECT_THINKS = ("answer", "motion")
+
+
+def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | None,
+                 lateral_m: float | None) -> str | None:
+    """A direct answer's short chain for the paper's three families: ``moved right, turned left: left``.
+
+    The camera's own motion comes first (the same words for every family, read from the images), then the
+    answer, which the question's frame of reference maps from those words: ``ego_translation`` repeats
+    "moved", ``ego_rotation`` "turned", ``object_translation`` mirrors "moved". Without it, one image cue
+    must give opposite answers under two wordings, and the tiny model learns that product of text and image
+    slowly (README, Training: the motion chain). None where the row has no such motion: other families, or
+    a sanity rung not worded as one of the three. A rung worded as a family's question (``question`` is
+    that family's) stands for the motion its answer implies.
+    """
+    import math
+
+    opposite = {"left": "right", "right": "left"}
+    if family in PAPER_FAMILIES and yaw_deg is not None and lateral_m is not None \
+            and math.isfinite(yaw_deg) and math.isfinite(lateral_m):
+        m = L.RelativeMotion(yaw_deg=yaw_deg, lateral_m=lateral_m, forward_m=0.0, vertical_m=0.0, distance_m=0.0)
+        moved, turned = L.ego_translation(m), L.ego_rotation(m)
+    else:
+        worded = next((f for f in PAPER_FAMILIES if QUESTIONS[f] == question), None)
+        if worded is None or answer_text not in opposite:
+            return None
+        # the camera circles the scene: it moves one way and turns the other (object_translation mirrors moved)
+        moved = answer_text if worded == "ego_translation" else opposite[answer_text]
+        turned = opposite[moved]
+    return f"moved {moved}, turned {turned}: {answer_text}"
+
+
 def arrange(options: list[str], correct: str, slot: int | None, rng: np.random.Generator) -> tuple[list[str], str]:
     """Shuffle ``options`` so that ``correct`` lands on letter ``slot`` (callers cycle slots to balance letters).
 

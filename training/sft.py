@@ -34,6 +34,9 @@ class SFTRunConfig(FromDict):
     output_dir: str = "outputs/sft"
     preset: str = "tiny"
     reasoning_ratio: float = 0.1  # hybrid cold start: share of chain-of-thought samples in the training mix
+    # what a direct answer's <think> holds: "answer" (the answer's text, as the data engine wrote it) or "motion"
+    # (questions.motion_think: "moved right, turned left: left" for the paper's three families)
+    direct_think: str = "answer"
     families: list[str] | None = None  # None: every family in the train split
     max_train_samples: int | None = None
     epochs: float = 2.0
@@ -61,8 +64,10 @@ class SFTRunConfig(FromDict):
     freeze_vision: bool = False
     # Phases of one run, in order, e.g. [{"steps": 350, "families": [ego_translation, hue_turn], "extra_datasets":
     # [a rung]}, {"steps": 600}]. Each phase trains on its families' rows (default: ``families``) of ``dataset``
-    # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio (default: the run's). One
-    # optimiser and one lr schedule span the phases, and max_steps becomes their sum. README, Training: one run.
+    # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio and direct_think (default:
+    # the run's). One
+    # optimiser spans the phases, and max_steps becomes their sum. One lr schedule spans them too, unless a phase
+    # sets ``lr`` (and ``warmup_steps``): that phase restarts it (curriculum_lr_multipliers). README, Training: one run.
     curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
@@ -109,17 +114,23 @@ def curriculum_datasets(cfg) -> list[str]:
     return dirs
 
 
+def curriculum_thinks(cfg) -> list[str]:
+    """The ``direct_think`` forms a curriculum's phases train on (each phase: its own, default the run's)."""
+    return sorted({str(phase.get("direct_think", cfg.direct_think)) for phase in cfg.curriculum})
+
+
 def curriculum_indices(styles: list[str], families: list[str], sources: list[str], cfg,
-                       rng: np.random.Generator) -> list[int]:
+                       rng: np.random.Generator, thinks: list[str] | None = None) -> list[int]:
     """Row indices for ``cfg.curriculum``, the phases in order (SFT reads them sequentially).
 
     Each phase: the hybrid mix (its ``reasoning_ratio``, default the run's) of its families' rows from
     ``cfg.dataset`` and its extra datasets (default: the run's), shuffled, repeated or cut to exactly its
-    steps' worth of rows. ``sources``: each row's dataset directory.
+    steps' worth of rows. ``sources``: each row's dataset directory. ``thinks``: each row's ``direct_think``
+    form, where the rows hold more than one (a phase then reads its own form's rows only).
     """
     import os
 
-    known = {"steps", "families", "extra_datasets", "reasoning_ratio"}
+    known = {"steps", "families", "extra_datasets", "reasoning_ratio", "lr", "warmup_steps", "direct_think"}
     unknown = sorted({k for phase in cfg.curriculum for k in phase} - known)
     if unknown:
         raise ValueError(f"a curriculum phase takes {', '.join(sorted(known))}; got {', '.join(unknown)}")
@@ -128,7 +139,8 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
     for k, phase in enumerate(cfg.curriculum):
         allowed = set(phase.get("families") or cfg.families or []) or None
         reads = {str(cfg.dataset), *map(str, phase.get("extra_datasets", cfg.extra_datasets))}
-        rows = [i for i, src in enumerate(sources) if src in reads]
+        think = str(phase.get("direct_think", cfg.direct_think))
+        rows = [i for i, src in enumerate(sources) if src in reads and (thinks is None or thinks[i] == think)]
         try:
             mix = hybrid_indices([styles[i] for i in rows], [families[i] for i in rows],
                                  float(phase.get("reasoning_ratio", cfg.reasoning_ratio)), rng, allowed)
@@ -138,6 +150,43 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
         reps = -(-want // len(mix))
         out += [rows[i] for _ in range(reps) for i in rng.permutation(mix).tolist()][:want]
     return out
+
+
+def curriculum_lr_multipliers(cfg):
+    """The lr schedule of a curriculum whose phases restart it, as ``step -> multiplier of cfg.learning_rate``;
+    None when no phase sets ``lr`` (then Trainer's own ``cfg.lr_scheduler`` spans the run).
+
+    A phase with ``lr`` starts a new cycle: ``warmup_steps`` (default the run's) of linear warm-up to that
+    peak, then ``cfg.lr_scheduler``'s shape (cosine or linear to 0, or constant) until the next phase that
+    sets ``lr``, or the end. The first phase always starts a cycle (peak ``cfg.learning_rate`` unless it sets
+    ``lr``). Why: the colour-turn flip came 150-250 steps after a restarted schedule (README, Training: one run).
+    """
+    import math
+
+    if not any("lr" in phase for phase in cfg.curriculum):
+        return None
+    shapes = {"cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t)), "linear": lambda t: 1 - t,
+              "constant": lambda t: 1.0, "constant_with_warmup": lambda t: 1.0}
+    if cfg.lr_scheduler not in shapes:
+        raise ValueError(f"a curriculum that restarts its lr takes lr_scheduler {', '.join(shapes)}; "
+                         f"got {cfg.lr_scheduler!r}")
+    shape = shapes[cfg.lr_scheduler]
+    cycles, start = [], 0  # (first step, steps, warm-up steps, peak lr)
+    for k, phase in enumerate(cfg.curriculum):
+        if k == 0 or "lr" in phase:
+            cycles.append([start, 0, int(phase.get("warmup_steps", cfg.warmup_steps)),
+                           float(phase.get("lr", cfg.learning_rate))])
+        cycles[-1][1] += int(phase["steps"])
+        start += int(phase["steps"])
+
+    def multiplier(step: int) -> float:
+        first, n, warm, peak = next(c for c in reversed(cycles) if step >= c[0])
+        t, scale = step - first, peak / cfg.learning_rate
+        if t < warm:  # as transformers' schedules: 0 at a cycle's first step
+            return scale * t / warm
+        return scale * shape(min(1.0, (t - warm) / max(1, n - warm)))
+
+    return multiplier
 
 
 def length_keys(styles: list[str]) -> list[int]:
@@ -151,14 +200,24 @@ def length_keys(styles: list[str]) -> list[int]:
     return [2 if s == "reasoning" else 1 for s in styles]
 
 
-def _length_aware(trainer_cls):
-    """SFTTrainer prunes columns it does not know, "length" included; keep it for the length-grouped sampler."""
+def _length_aware(trainer_cls, lr_multipliers=None):
+    """SFTTrainer prunes columns it does not know, "length" included; keep it for the length-grouped sampler.
+    ``lr_multipliers`` (from ``curriculum_lr_multipliers``) replaces Trainer's lr schedule."""
 
     class LengthAware(trainer_cls):
         def _set_signature_columns_if_needed(self):
             super()._set_signature_columns_if_needed()
             if "length" not in self._signature_columns:
                 self._signature_columns = [*self._signature_columns, "length"]
+
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            if lr_multipliers is None or self.lr_scheduler is not None:
+                return super().create_scheduler(num_training_steps, optimizer)
+            from torch.optim.lr_scheduler import LambdaLR
+
+            self.lr_scheduler = LambdaLR(optimizer if optimizer is not None else self.optimizer, lr_multipliers)
+            self._created_lr_scheduler = True
+            return self.lr_scheduler
 
     return LengthAware
 
@@ -284,15 +343,18 @@ def load_for_training(cfg) -> tuple:
     return model, processor, lora
 
 
-def train_split(cfg, kind: str, extra_datasets: list[str] | None = None, tag: bool = False):
+def train_split(cfg, kind: str, extra_datasets: list[str] | None = None, tag: bool = False,
+                direct_think: str | None = None):
     """The train split of ``cfg.dataset`` and every ``cfg.extra_datasets`` (or ``extra_datasets``), as one TRL
-    dataset (SFT and GRPO). ``tag``: add a ``source_dataset`` column naming each row's dataset directory."""
+    dataset (SFT and GRPO). ``tag``: add a ``source_dataset`` column naming each row's dataset directory.
+    ``direct_think``: the direct answers' form (default ``cfg.direct_think``; GRPO's prompts hold no answer)."""
     import datasets
 
     from .interchange import to_trl
 
     dirs = [cfg.dataset, *(cfg.extra_datasets if extra_datasets is None else extra_datasets)]
-    parts = [to_trl(d, split="train", kind=kind) for d in dirs]
+    think = direct_think or getattr(cfg, "direct_think", "answer")
+    parts = [to_trl(d, split="train", kind=kind, direct_think=think) for d in dirs]
     limit = getattr(cfg, "extra_rows", None)
     if limit is not None:  # e.g. replay: as many old rows as new ones, not the whole old dataset
         parts[1:] = [p.shuffle(seed=cfg.seed).select(range(min(limit, len(p)))) for p in parts[1:]]
@@ -341,9 +403,15 @@ def run_sft(cfg: SFTRunConfig) -> Path:
                 p.requires_grad_(False)
     rng = np.random.default_rng(cfg.seed)
     if cfg.curriculum:
-        train = train_split(cfg, "sft", curriculum_datasets(cfg), tag=True)
-        idx = curriculum_indices(train["prompt_style"], train["family"], train["source_dataset"], cfg, rng)
-        train = train.select(idx).remove_columns("source_dataset")
+        import datasets
+
+        thinks = curriculum_thinks(cfg)  # phases that think differently read their own copy of the rows
+        parts = [train_split(cfg, "sft", curriculum_datasets(cfg), tag=True, direct_think=t) for t in thinks]
+        parts = [p.add_column("direct_think", [t] * len(p)) for p, t in zip(parts, thinks)]
+        train = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+        idx = curriculum_indices(train["prompt_style"], train["family"], train["source_dataset"], cfg, rng,
+                                 train["direct_think"] if len(thinks) > 1 else None)
+        train = train.select(idx).remove_columns(["source_dataset", "direct_think"])
     else:
         train = train_split(cfg, "sft")
         idx = hybrid_indices(train["prompt_style"], train["family"], cfg.reasoning_ratio, rng,
@@ -363,7 +431,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         **_device_flags(model, SFTConfig, cfg.gradient_checkpointing))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
     callbacks = training_callbacks(cfg, processor) or None
-    trainer = _length_aware(SFTTrainer)(model=model, args=args, train_dataset=train, processing_class=processor,
+    trainer = _length_aware(SFTTrainer, curriculum_lr_multipliers(cfg))(model=model, args=args, train_dataset=train, processing_class=processor,
                                         callbacks=callbacks)
     return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train),
                                                                  "vision_warmup_log": warmup_log})
