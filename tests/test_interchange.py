@@ -444,6 +444,11 @@ def test_to_trl_motion_think_names_the_motion_the_answer_follows_from(generated,
     assert motion_think("hue_turn", QUESTIONS["ego_translation"], "left", float("nan"), float("nan")) == \
         "moved left, turned right: left"
     assert motion_think("hue_turn", "Did the colour turn left or right?", "left", None, None) is None
+    assert motion_think("object_translation", "", "left", 30.0, 0.5, frame=True) == \
+        "moved right, turned left; object: left"
+    framed = to_trl(generated, kind="sft", cache_dir=str(tmp_path / "cache"), direct_think="motion_frame")
+    assert [r["messages"][1]["content"][0]["text"].replace("; camera:", ":").replace("; object:", ":")
+            .replace("; turn:", ":") for r in framed] == [r["messages"][1]["content"][0]["text"] for r in chain]
     with pytest.raises(ValueError, match="direct_think"):
         to_trl(generated, direct_think="long")
 

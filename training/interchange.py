@@ -849,9 +849,9 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
     columns = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "prompt_style",
                "response", "yaw_deg", "lateral_m"]
     for row in _dataset_rows(Path(dataset_dir), split, columns):
-        if direct_think == "motion" and row["prompt_style"] == "direct":
+        if direct_think != "answer" and row["prompt_style"] == "direct":
             chain = Q.motion_think(row["family"], row["question"], row["answer_text"], row["yaw_deg"],
-                                   row["lateral_m"])
+                                   row["lateral_m"], frame=direct_think == "motion_frame")
             if chain is not None:
                 row["response"] = Q.response(row["answer"], row["answer_text"], chain)
         # GRPO rewards the reasoning format, so its prompts always ask for it.

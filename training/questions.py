@@ -102,11 +102,11 @@ def response(answer: str, answer_text: str, reasoning_text: str | None = None) -
     return f"<think>{reasoning_text or answer_text}</think><answer>{answer}</answer>"
 
 
-DIRECT_THINKS = ("answer", "motion")
+DIRECT_THINKS = ("answer", "motion", "motion_frame")
 
 
 def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | None,
-                 lateral_m: float | None) -> str | None:
+                 lateral_m: float | None, frame: bool = False) -> str | None:
     """A direct answer's short chain for the paper's three families: ``moved right, turned left: left``.
 
     The camera's own motion comes first (the same words for every family, read from the images), then the
@@ -115,7 +115,9 @@ def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | 
     must give opposite answers under two wordings, and the tiny model learns that product of text and image
     slowly (README, Training: the motion chain). None where the row has no such motion: other families, or
     a sanity rung not worded as one of the three. A rung worded as a family's question (``question`` is
-    that family's) stands for the motion its answer implies.
+    that family's) stands for the motion its answer implies. ``frame``: name the frame of reference before
+    the answer (``moved right, turned left; object: left``), so the answer word depends on the word just
+    before it rather than on the wording of the question ("camera's" / "object's") far back.
     """
     import math
 
@@ -124,6 +126,7 @@ def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | 
             and math.isfinite(yaw_deg) and math.isfinite(lateral_m):
         m = L.RelativeMotion(yaw_deg=yaw_deg, lateral_m=lateral_m, forward_m=0.0, vertical_m=0.0, distance_m=0.0)
         moved, turned = L.ego_translation(m), L.ego_rotation(m)
+        worded = family
     else:
         worded = next((f for f in PAPER_FAMILIES if QUESTIONS[f] == question), None)
         if worded is None or answer_text not in opposite:
@@ -131,6 +134,9 @@ def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | 
         # the camera circles the scene: it moves one way and turns the other (object_translation mirrors moved)
         moved = answer_text if worded == "ego_translation" else opposite[answer_text]
         turned = opposite[moved]
+    if frame:
+        word = {"ego_translation": "camera", "object_translation": "object", "ego_rotation": "turn"}[worded]
+        return f"moved {moved}, turned {turned}; {word}: {answer_text}"
     return f"moved {moved}, turned {turned}: {answer_text}"
 
 

@@ -35,7 +35,8 @@ class SFTRunConfig(FromDict):
     preset: str = "tiny"
     reasoning_ratio: float = 0.1  # hybrid cold start: share of chain-of-thought samples in the training mix
     # what a direct answer's <think> holds: "answer" (the answer's text, as the data engine wrote it) or "motion"
-    # (questions.motion_think: "moved right, turned left: left" for the paper's three families)
+    # (questions.motion_think: "moved right, turned left: left" for the paper's three families) or "motion_frame"
+    # (the same with the frame of reference named: "moved right, turned left; object: left")
     direct_think: str = "answer"
     families: list[str] | None = None  # None: every family in the train split
     max_train_samples: int | None = None
