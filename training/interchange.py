@@ -879,8 +879,8 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     = [user] instead. Both carry ``images`` (a list of images, decoded lazily to PIL) and ``id``,
     ``family``, ``split``, ``answer``, ``answer_text``, ``options`` for reward functions and
     evaluation. Rows are streamed into datasets' Arrow cache (``cache_dir``, default HF's), so
-    memory stays flat. ``direct_think="motion"``: direct answers of the paper's three families think
-    ``questions.motion_think``'s short chain instead of the answer's text alone.
+    memory stays flat. ``direct_think="motion"`` (or ``"motion_frame"``): direct answers of the paper's
+    three families think ``questions.motion_think``'s short chain instead of the answer's text alone.
     """
     import datasets
 

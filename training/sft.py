@@ -66,9 +66,9 @@ class SFTRunConfig(FromDict):
     # Phases of one run, in order, e.g. [{"steps": 350, "families": [ego_translation, hue_turn], "extra_datasets":
     # [a rung]}, {"steps": 600}]. Each phase trains on its families' rows (default: ``families``) of ``dataset``
     # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio and direct_think (default:
-    # the run's). One
-    # optimiser spans the phases, and max_steps becomes their sum. One lr schedule spans them too, unless a phase
-    # sets ``lr`` (and ``warmup_steps``): that phase restarts it (curriculum_lr_multipliers). README, Training: one run.
+    # the run's). One optimiser spans the phases, and max_steps becomes their sum. One lr schedule spans them
+    # too, unless a phase sets ``lr`` (and ``warmup_steps``): that phase restarts it (curriculum_lr_multipliers).
+    # README, Training: one run.
     curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
@@ -160,7 +160,8 @@ def curriculum_lr_multipliers(cfg):
     A phase with ``lr`` starts a new cycle: ``warmup_steps`` (default the run's) of linear warm-up to that
     peak, then ``cfg.lr_scheduler``'s shape (cosine or linear to 0, or constant) until the next phase that
     sets ``lr``, or the end. The first phase always starts a cycle (peak ``cfg.learning_rate`` unless it sets
-    ``lr``). Why: the colour-turn flip came 150-250 steps after a restarted schedule (README, Training: one run).
+    ``lr``). Why: two continued runs flipped 150-250 steps after a restart, and the motion-chain run that
+    reached 99% closed with one (README, Training: one run).
     """
     import math
 
