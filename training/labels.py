@@ -110,9 +110,13 @@ def ego_translation(m: RelativeMotion, threshold: float = TRANSLATION_THRESHOLD)
     return "right" if m.lateral_m > 0 else "left"
 
 
+def mirrored(direction: str) -> str:
+    """left <-> right, anything else ("no movement") as it is: seen by someone facing the other way."""
+    return {"left": "right", "right": "left"}.get(direction, direction)
+
+
 def object_translation(m: RelativeMotion, threshold: float = TRANSLATION_THRESHOLD) -> str:
-    ego = ego_translation(m, threshold)
-    return {"left": "right", "right": "left"}.get(ego, ego)
+    return mirrored(ego_translation(m, threshold))
 
 
 def ego_rotation(m: RelativeMotion, threshold: float = ROTATION_THRESHOLD) -> str:

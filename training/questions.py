@@ -121,7 +121,6 @@ def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | 
     """
     import math
 
-    opposite = {"left": "right", "right": "left"}
     if family in PAPER_FAMILIES and yaw_deg is not None and lateral_m is not None \
             and math.isfinite(yaw_deg) and math.isfinite(lateral_m):
         m = L.RelativeMotion(yaw_deg=yaw_deg, lateral_m=lateral_m, forward_m=0.0, vertical_m=0.0, distance_m=0.0)
@@ -129,11 +128,11 @@ def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | 
         worded = family
     else:
         worded = next((f for f in PAPER_FAMILIES if QUESTIONS[f] == question), None)
-        if worded is None or answer_text not in opposite:
+        if worded is None or answer_text not in ("left", "right"):
             return None
         # the camera circles the scene: it moves one way and turns the other (object_translation mirrors moved)
-        moved = answer_text if worded == "ego_translation" else opposite[answer_text]
-        turned = opposite[moved]
+        moved = answer_text if worded == "ego_translation" else L.mirrored(answer_text)
+        turned = L.mirrored(moved)
     if frame:
         word = {"ego_translation": "camera", "object_translation": "object", "ego_rotation": "turn"}[worded]
         return f"moved {moved}, turned {turned}; {word}: {answer_text}"

@@ -115,9 +115,14 @@ def curriculum_datasets(cfg) -> list[str]:
     return dirs
 
 
+def _phase_think(phase: dict, cfg) -> str:
+    """A curriculum phase's ``direct_think``: its own, default the run's."""
+    return str(phase.get("direct_think", cfg.direct_think))
+
+
 def curriculum_thinks(cfg) -> list[str]:
-    """The ``direct_think`` forms a curriculum's phases train on (each phase: its own, default the run's)."""
-    return sorted({str(phase.get("direct_think", cfg.direct_think)) for phase in cfg.curriculum})
+    """The ``direct_think`` forms a curriculum's phases train on."""
+    return sorted({_phase_think(phase, cfg) for phase in cfg.curriculum})
 
 
 def curriculum_indices(styles: list[str], families: list[str], sources: list[str], cfg,
@@ -140,7 +145,7 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
     for k, phase in enumerate(cfg.curriculum):
         allowed = set(phase.get("families") or cfg.families or []) or None
         reads = {str(cfg.dataset), *map(str, phase.get("extra_datasets", cfg.extra_datasets))}
-        think = str(phase.get("direct_think", cfg.direct_think))
+        think = _phase_think(phase, cfg)
         rows = [i for i, src in enumerate(sources) if src in reads and (thinks is None or thinks[i] == think)]
         try:
             mix = hybrid_indices([styles[i] for i in rows], [families[i] for i in rows],
@@ -202,11 +207,11 @@ def length_keys(styles: list[str]) -> list[int]:
     return [2 if s == "reasoning" else 1 for s in styles]
 
 
-def _length_aware(trainer_cls, lr_multipliers=None):
-    """SFTTrainer prunes columns it does not know, "length" included; keep it for the length-grouped sampler.
-    ``lr_multipliers`` (from ``curriculum_lr_multipliers``) replaces Trainer's lr schedule."""
+def _sft_trainer_class(trainer_cls, lr_multipliers=None):
+    """``trainer_cls`` keeping the "length" column (SFTTrainer prunes columns it does not know) for the
+    length-grouped sampler, and with ``lr_multipliers`` (``curriculum_lr_multipliers``) as its lr schedule."""
 
-    class LengthAware(trainer_cls):
+    class SFTTrainerHere(trainer_cls):
         def _set_signature_columns_if_needed(self):
             super()._set_signature_columns_if_needed()
             if "length" not in self._signature_columns:
@@ -221,7 +226,7 @@ def _length_aware(trainer_cls, lr_multipliers=None):
             self._created_lr_scheduler = True
             return self.lr_scheduler
 
-    return LengthAware
+    return SFTTrainerHere
 
 
 def accuracy_callback(cfg, processor, families: list[str] | None = None):
@@ -433,8 +438,8 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         **_device_flags(model, SFTConfig, cfg.gradient_checkpointing))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
     callbacks = training_callbacks(cfg, processor) or None
-    trainer = _length_aware(SFTTrainer, curriculum_lr_multipliers(cfg))(model=model, args=args, train_dataset=train, processing_class=processor,
-                                        callbacks=callbacks)
+    trainer_cls = _sft_trainer_class(SFTTrainer, curriculum_lr_multipliers(cfg))
+    trainer = trainer_cls(model=model, args=args, train_dataset=train, processing_class=processor, callbacks=callbacks)
     return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train),
                                                                  "vision_warmup_log": warmup_log})
 
