@@ -104,19 +104,23 @@ def test_sft_curriculum_run_and_reasoning_evaluation(setup):
     cfg = SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft-curriculum"), batch_size=4,
                        learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=10, threads=1,
                        max_steps=50, eval_every=3, eval_samples=4, eval_split="train", eval_prompt_style="reasoning",
-                       curriculum=[{"steps": 1, "families": [first]}, {"steps": 2},
-                                   # a restarted schedule, on the motion chain's copy of the rows
-                                   {"steps": 3, "lr": 5e-4, "direct_think": "motion"}])
+                       curriculum=[{"steps": 1, "families": [first], "lr_scheduler": "constant"}, {"steps": 2},
+                                   # a restarted schedule and a fresh optimiser, on the motion chain's copy of the rows
+                                   {"steps": 3, "lr": 5e-4, "direct_think": "motion", "reset_optimizer": True}])
+    cfg.save_steps = 6
     m = read_manifest(run_sft(cfg))
     assert max(h["step"] for h in m["log_history"] if "step" in h) == 6  # the phases' steps, not max_steps
     assert m["train_samples"] == 6 * 4
     evals = [h for h in m["log_history"] if "eval_accuracy" in h]
     assert [h["step"] for h in evals] == [0, 3, 6] and all(0.0 <= h["eval_format_rate"] <= 1.0 for h in evals)
     lrs = {h["step"]: h["learning_rate"] for h in m["log_history"] if "learning_rate" in h}
-    # (step k is logged with the lr it used) one cosine from 1e-3 over phases 1-2, then the restart's own from 5e-4
+    # (step k is logged with the lr it used) a constant 1e-3 over phases 1-2, then the restart's own cosine from 5e-4
     cos = 0.5 * (1 + math.cos(math.pi / 3))
-    assert (lrs[1], lrs[2]) == (pytest.approx(1e-3), pytest.approx(1e-3 * cos))
+    assert (lrs[1], lrs[2], lrs[3]) == (pytest.approx(1e-3), pytest.approx(1e-3), pytest.approx(1e-3))
     assert (lrs[4], lrs[5]) == (pytest.approx(5e-4), pytest.approx(5e-4 * cos))
+    # Adam's step count in the last Trainer checkpoint counts from the reset: phase 3's 3 steps, not the run's 6
+    opt = torch.load(root / "sft-curriculum" / "trainer" / "checkpoint-6" / "optimizer.pt", weights_only=True)
+    assert {int(v["step"]) for v in opt["state"].values()} == {3}
 
 
 def test_checkpoint_reloads_with_identical_logits(setup):
@@ -218,6 +222,35 @@ def test_curriculum_lr_restarts_follow_transformers_schedules():
         torch.optim.SGD([torch.zeros(1)], lr=1e-3), 10, 100).lr_lambdas[0](50))
     with pytest.raises(ValueError, match="lr_scheduler"):
         curriculum_lr_multipliers(SFTRunConfig(lr_scheduler="polynomial", curriculum=[{"steps": 1, "lr": 1e-3}]))
+    # each cycle has its own shape: a constant phase 1 (the run's warm-up), then a cosine restart
+    m = curriculum_lr_multipliers(SFTRunConfig(learning_rate=1e-3, warmup_steps=10, lr_scheduler="cosine", curriculum=[
+        {"steps": 30, "lr_scheduler": "constant_with_warmup"}, {"steps": 40, "warmup_steps": 0}]))
+    assert m(5) == pytest.approx(0.5) and m(10) == m(29) == 1.0 and m(30) == 1.0 and m(50) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="phase 2"):
+        curriculum_lr_multipliers(SFTRunConfig(curriculum=[{"steps": 1}, {"steps": 1, "lr_scheduler": "step"}]))
+
+
+def test_optimizer_reset_clears_adam_at_a_phase_start():
+    import torch
+
+    from training.sft import optimizer_reset_callback, optimizer_resets
+
+    cfg = SFTRunConfig(curriculum=[{"steps": 30, "reset_optimizer": True}, {"steps": 20},
+                                   {"steps": 10, "reset_optimizer": True}])
+    assert optimizer_resets(cfg) == [50]  # the first phase starts fresh anyway
+    w = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.AdamW([w], lr=0.1)
+    cb = optimizer_reset_callback([50])
+
+    def step(global_step):
+        cb.on_step_begin(None, type("S", (), {"global_step": global_step})(), None, optimizer=opt)
+        w.grad = torch.ones(3)
+        opt.step()
+
+    for k in range(49, 51):
+        step(k)
+    assert int(opt.state[w]["step"]) == 1  # 49's state was dropped at 50: a fresh start, as in a new run
+    assert torch.equal(opt.state[w]["exp_avg"], 0.1 * torch.ones(3))  # (1 - beta1) * grad: the first moment afresh
 
 
 def test_shipped_training_configs_parse():

@@ -14,6 +14,7 @@ resumes from its last Trainer checkpoint when started again with the same output
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,8 +67,9 @@ class SFTRunConfig(FromDict):
     # Phases of one run, in order, e.g. [{"steps": 350, "families": [ego_translation, hue_turn], "extra_datasets":
     # [a rung]}, {"steps": 600}]. Each phase trains on its families' rows (default: ``families``) of ``dataset``
     # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio and direct_think (default:
-    # the run's). One optimiser spans the phases, and max_steps becomes their sum. One lr schedule spans them
-    # too, unless a phase sets ``lr`` (and ``warmup_steps``): that phase restarts it (curriculum_lr_multipliers).
+    # the run's). One optimiser spans the phases (a phase with ``reset_optimizer: true`` drops its state), and
+    # max_steps becomes their sum. One lr schedule spans them too, unless a phase sets ``lr``, ``warmup_steps`` or
+    # ``lr_scheduler``: that phase starts a new cycle (curriculum_lr_multipliers).
     # README, Training: one run.
     curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
@@ -136,7 +138,7 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
     """
     import os
 
-    known = {"steps", "families", "extra_datasets", "reasoning_ratio", "lr", "warmup_steps", "direct_think"}
+    known = {"steps", "families", "extra_datasets", "reasoning_ratio", "direct_think", *CYCLE_KEYS, "reset_optimizer"}
     unknown = sorted({k for phase in cfg.curriculum for k in phase} - known)
     if unknown:
         raise ValueError(f"a curriculum phase takes {', '.join(sorted(known))}; got {', '.join(unknown)}")
@@ -158,42 +160,73 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
     return out
 
 
+# a phase that sets any of these starts a new cycle of the lr schedule (curriculum_lr_multipliers)
+CYCLE_KEYS = ("lr", "warmup_steps", "lr_scheduler")
+_SHAPES = {"cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t)), "linear": lambda t: 1 - t,
+           "constant": lambda t: 1.0, "constant_with_warmup": lambda t: 1.0}
+
+
 def curriculum_lr_multipliers(cfg):
     """The lr schedule of a curriculum whose phases restart it, as ``step -> multiplier of cfg.learning_rate``;
-    None when no phase sets ``lr`` (then Trainer's own ``cfg.lr_scheduler`` spans the run).
+    None when no phase sets ``lr``, ``warmup_steps`` or ``lr_scheduler`` (then Trainer's own schedule spans the run).
 
-    A phase with ``lr`` starts a new cycle: ``warmup_steps`` (default the run's) of linear warm-up to that
-    peak, then ``cfg.lr_scheduler``'s shape (cosine or linear to 0, or constant) until the next phase that
-    sets ``lr``, or the end. The first phase always starts a cycle (peak ``cfg.learning_rate`` unless it sets
-    ``lr``). Why: two continued runs flipped 150-250 steps after a restart, and the motion-chain run that
-    reached 99% closed with one (README, Training: one run).
+    A phase that sets one of them starts a new cycle: ``warmup_steps`` of linear warm-up to the peak ``lr``,
+    then the shape ``lr_scheduler`` (cosine or linear to 0, or constant) until the next phase that starts a
+    cycle, or the end; each defaults to the run's. The first phase always starts a cycle. Why: the
+    motion-chain path that reached 99% ran a constant-lr phase 1, then two cosine cycles (README, Training:
+    the motion chain).
     """
-    import math
-
-    if not any("lr" in phase for phase in cfg.curriculum):
+    if not any(k in phase for phase in cfg.curriculum for k in CYCLE_KEYS):
         return None
-    shapes = {"cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t)), "linear": lambda t: 1 - t,
-              "constant": lambda t: 1.0, "constant_with_warmup": lambda t: 1.0}
-    if cfg.lr_scheduler not in shapes:
-        raise ValueError(f"a curriculum that restarts its lr takes lr_scheduler {', '.join(shapes)}; "
-                         f"got {cfg.lr_scheduler!r}")
-    shape = shapes[cfg.lr_scheduler]
-    cycles, start = [], 0  # (first step, steps, warm-up steps, peak lr)
+    cycles, start = [], 0  # (first step, steps, warm-up steps, peak lr, shape)
     for k, phase in enumerate(cfg.curriculum):
-        if k == 0 or "lr" in phase:
+        if k == 0 or any(key in phase for key in CYCLE_KEYS):
+            name = phase.get("lr_scheduler", cfg.lr_scheduler)
+            if name not in _SHAPES:
+                raise ValueError(f"curriculum phase {k + 1}: a curriculum that restarts its lr takes lr_scheduler "
+                                 f"{', '.join(_SHAPES)}; got {name!r}")
             cycles.append([start, 0, int(phase.get("warmup_steps", cfg.warmup_steps)),
-                           float(phase.get("lr", cfg.learning_rate))])
+                           float(phase.get("lr", cfg.learning_rate)), _SHAPES[name]])
         cycles[-1][1] += int(phase["steps"])
         start += int(phase["steps"])
 
     def multiplier(step: int) -> float:
-        first, n, warm, peak = next(c for c in reversed(cycles) if step >= c[0])
+        first, n, warm, peak, shape = next(c for c in reversed(cycles) if step >= c[0])
         t, scale = step - first, peak / cfg.learning_rate
         if t < warm:  # as transformers' schedules: 0 at a cycle's first step
             return scale * t / warm
         return scale * shape(min(1.0, (t - warm) / max(1, n - warm)))
 
     return multiplier
+
+
+def optimizer_resets(cfg) -> list[int]:
+    """The steps (optimiser steps done) at which a phase with ``reset_optimizer: true`` starts.
+
+    There Adam's moments and step counts are dropped, as when a new run starts from the last checkpoint:
+    the 99% motion-chain path was three runs, each with a fresh optimiser (README, Training: the motion chain).
+    """
+    out, start = [], 0
+    for phase in cfg.curriculum:
+        if phase.get("reset_optimizer") and start > 0:
+            out.append(start)
+        start += int(phase["steps"])
+    return out
+
+
+def optimizer_reset_callback(steps: list[int]):
+    """A TrainerCallback that clears the optimiser's state before the first step of each phase in ``steps``.
+
+    A resumed run loads the state saved at its checkpoint, then clears it here too if it resumes on a boundary.
+    """
+    from transformers import TrainerCallback
+
+    class ResetOptimizer(TrainerCallback):
+        def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
+            if state.global_step in steps and optimizer is not None:
+                optimizer.state.clear()  # torch's Adam(W) starts a parameter afresh when it finds no state
+
+    return ResetOptimizer()
 
 
 def length_keys(styles: list[str]) -> list[int]:
@@ -295,7 +328,7 @@ def time_limit_callback(seconds: float):
 
 
 def training_callbacks(cfg, processor) -> list:
-    """The held-out accuracy log and the time limit, where the config asks for them."""
+    """The held-out accuracy log, the time limit and a curriculum's optimiser resets, where the config asks for them."""
     # held-out accuracy reads cfg.dataset, whose families are the question families; an extra dataset's own
     # family (a sanity rung such as hue_turn) may be trained on but has no held-out questions there
     from .questions import ALL_FAMILIES
@@ -304,6 +337,9 @@ def training_callbacks(cfg, processor) -> list:
     callbacks = [accuracy_callback(cfg, processor, families)] if cfg.eval_every > 0 else []
     if cfg.time_limit_s:
         callbacks.append(time_limit_callback(cfg.time_limit_s))
+    resets = optimizer_resets(cfg)
+    if resets:
+        callbacks.append(optimizer_reset_callback(resets))
     return callbacks
 
 
