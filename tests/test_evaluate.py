@@ -145,9 +145,11 @@ def test_plot_training_curves_from_a_log_history(tmp_path):
                 "learning_rate": 1e-6, "epoch": s / 10, "step": s} for s in range(1, 11)]
     history.append({"eval_loss": 1.5, "step": 10})
     history.append({"train_runtime": 12.0, "train_loss": 1.6, "step": 10})
+    history.append({"eval_accuracy": 0.5, "eval_accuracy/ego_rotation": 1.0, "eval_answer_rate": 1.0, "step": 10})
     keys = E.plot_training_curves(history, tmp_path / "curves.png")
     assert {"loss", "eval_loss", "reward", "kl", "rewards/format_reward/mean"} <= set(keys)
-    assert "learning_rate" not in keys
+    assert {"eval_accuracy", "eval_accuracy/ego_rotation"} <= set(keys)  # SFT's held-out accuracy, by family
+    assert "learning_rate" not in keys and "eval_answer_rate" not in keys
     assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
     assert E.plot_training_curves([{"epoch": 1.0, "step": 1}], tmp_path / "none.png") == []
     assert (tmp_path / "none.png").stat().st_size > 0

@@ -113,6 +113,10 @@ def test_sft_curriculum_run_and_reasoning_evaluation(setup):
     assert m["train_samples"] == 6 * 4
     evals = [h for h in m["log_history"] if "eval_accuracy" in h]
     assert [h["step"] for h in evals] == [0, 3, 6] and all(0.0 <= h["eval_format_rate"] <= 1.0 for h in evals)
+    # each family asked is logged beside the pooled accuracy
+    asked = {r["family"] for r in read_table(data, columns=["split", "family"], split="train").to_pylist()}
+    assert all(k.split("/")[1] in asked for h in evals for k in h if k.startswith("eval_accuracy/"))
+    assert any(k.startswith("eval_accuracy/") for k in evals[-1])
     lrs = {h["step"]: h["learning_rate"] for h in m["log_history"] if "learning_rate" in h}
     # (step k is logged with the lr it used) a constant 1e-3 over phases 1-2, then the restart's own cosine from 5e-4
     cos = 0.5 * (1 + math.cos(math.pi / 3))

@@ -762,14 +762,17 @@ _CURVES = {  # panel -> keys, as HF Trainer / TRL log them
     "loss": ("loss", "eval_loss"),
     "reward": ("reward",),
     "kl": ("kl",),
+    "held-out accuracy": ("eval_accuracy",),  # SFT's eval_every; each family's (eval_accuracy/FAMILY) joins it
 }
 
 
 def plot_training_curves(log_history: list[dict], out: str | Path) -> list[str]:
-    """Loss, reward and KL against step from a Trainer's ``state.log_history`` — whichever are logged.
+    """Loss, reward, KL and held-out accuracy against step from a Trainer's ``state.log_history`` — whichever
+    are logged.
 
     Besides ``loss`` / ``eval_loss``, ``reward`` and ``kl`` (TRL GRPO's keys), per-function rewards
-    (``rewards/<name>/mean``) join the reward panel. Returns the keys plotted; a history with none of
+    (``rewards/<name>/mean``) join the reward panel, and each family's held-out accuracy
+    (``eval_accuracy/<family>``, SFT's ``eval_every``) joins ``eval_accuracy``'s. Returns the keys plotted; a history with none of
     them still gets a figure saying so (so a pipeline always finds its file).
     """
     panels: dict[str, dict[str, tuple[list, list]]] = {}
@@ -779,6 +782,8 @@ def plot_training_curves(log_history: list[dict], out: str | Path) -> list[str]:
             panel = next((p for p, keys in _CURVES.items() if key in keys), None)
             if panel is None and key.startswith("rewards/") and key.endswith("/mean"):
                 panel = "reward"
+            if panel is None and key.startswith("eval_accuracy/"):
+                panel = "held-out accuracy"
             if panel is None or isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
                 continue
@@ -788,7 +793,7 @@ def plot_training_curves(log_history: list[dict], out: str | Path) -> list[str]:
     names = [p for p in _CURVES if p in panels]
     fig, axes = _figure(4.2 * max(1, len(names)), 3.4, max(1, len(names)))
     if not names:
-        axes[0].text(0.5, 0.5, "no loss, reward or KL in the log history", ha="center", va="center")
+        axes[0].text(0.5, 0.5, "no loss, reward, KL or accuracy in the log history", ha="center", va="center")
         axes[0].set_axis_off()
     for ax, name in zip(axes, names):
         for key, (xs, ys) in panels[name].items():
