@@ -772,8 +772,8 @@ def plot_training_curves(log_history: list[dict], out: str | Path) -> list[str]:
 
     Besides ``loss`` / ``eval_loss``, ``reward`` and ``kl`` (TRL GRPO's keys), per-function rewards
     (``rewards/<name>/mean``) join the reward panel, and each family's held-out accuracy
-    (``eval_accuracy/<family>``, SFT's ``eval_every``) joins ``eval_accuracy``'s. Returns the keys plotted; a history with none of
-    them still gets a figure saying so (so a pipeline always finds its file).
+    (``eval_accuracy/<family>``, SFT's ``eval_every``) joins ``eval_accuracy``'s. Returns the keys plotted; a
+    history with none of them still gets a figure saying so (so a pipeline always finds its file).
     """
     panels: dict[str, dict[str, tuple[list, list]]] = {}
     for i, entry in enumerate(log_history or []):
