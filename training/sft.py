@@ -109,6 +109,13 @@ def curriculum_steps(cfg) -> int:
     return sum(int(phase["steps"]) for phase in cfg.curriculum)
 
 
+def phase_starts(cfg) -> list[int]:
+    """The optimiser step at which each phase of ``cfg.curriculum`` starts (the first at 0)."""
+    import itertools
+
+    return list(itertools.accumulate((int(phase["steps"]) for phase in cfg.curriculum), initial=0))[:-1]
+
+
 def curriculum_datasets(cfg) -> list[str]:
     """Every extra dataset directory some phase of ``cfg.curriculum`` reads (the run's, then the phases' own)."""
     dirs = list(cfg.extra_datasets)
@@ -178,8 +185,8 @@ def curriculum_lr_multipliers(cfg):
     """
     if not any(k in phase for phase in cfg.curriculum for k in CYCLE_KEYS):
         return None
-    cycles, start = [], 0  # (first step, steps, warm-up steps, peak lr, shape)
-    for k, phase in enumerate(cfg.curriculum):
+    cycles = []  # (first step, steps, warm-up steps, peak lr, shape)
+    for k, (phase, start) in enumerate(zip(cfg.curriculum, phase_starts(cfg))):
         if k == 0 or any(key in phase for key in CYCLE_KEYS):
             name = phase.get("lr_scheduler", cfg.lr_scheduler)
             if name not in _SHAPES:
@@ -188,7 +195,6 @@ def curriculum_lr_multipliers(cfg):
             cycles.append([start, 0, int(phase.get("warmup_steps", cfg.warmup_steps)),
                            float(phase.get("lr", cfg.learning_rate)), _SHAPES[name]])
         cycles[-1][1] += int(phase["steps"])
-        start += int(phase["steps"])
 
     def multiplier(step: int) -> float:
         first, n, warm, peak, shape = next(c for c in reversed(cycles) if step >= c[0])
@@ -206,12 +212,7 @@ def optimizer_resets(cfg) -> list[int]:
     There Adam's moments and step counts are dropped, as when a new run starts from the last checkpoint:
     the 99% motion-chain path was three runs, each with a fresh optimiser (README, Training: the motion chain).
     """
-    out, start = [], 0
-    for phase in cfg.curriculum:
-        if phase.get("reset_optimizer") and start > 0:
-            out.append(start)
-        start += int(phase["steps"])
-    return out
+    return [start for phase, start in zip(cfg.curriculum, phase_starts(cfg)) if phase.get("reset_optimizer") and start]
 
 
 def optimizer_reset_callback(steps: list[int]):
