@@ -75,7 +75,7 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
     res = {}
     for name, ecfg in runs.items():
         report = evaluate(ecfg, ans)
-        write_report(report, out, f"recipe_{stage}_{name}")
+        write_report(report, out, f"recipe_{stage}_{name}", predictions=False)  # committed: metrics only
         res[name] = report.metrics
     return res
 

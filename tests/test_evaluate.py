@@ -135,6 +135,10 @@ def test_writers_produce_json_markdown_and_plots(direct_report, reasoning_report
     loaded = E.load_report(paths["json"])
     assert loaded.metrics == json.loads(json.dumps(direct_report.metrics))
     assert json.loads(paths["json"].read_text())["stage"] == "untrained base"
+    assert len(loaded.predictions) == len(direct_report.predictions) > 0
+    # metrics only (what bench/train.py commits): the same metrics, no per-question answers
+    slim = E.load_report(E.write_report(direct_report, tmp_path, "slim", predictions=False)["json"])
+    assert slim.metrics == loaded.metrics and slim.predictions == []
 
     stages = E.plot_stages({"base": direct_report, "reasoning": paths["json"]}, tmp_path / "stages.png")
     assert stages.read_bytes()[:8] == PNG

@@ -197,6 +197,12 @@ def test_curriculum_phases_read_their_own_rows_in_order():
         {"steps": 5}, {"steps": 5, "direct_think": "motion"}])
     idx = curriculum_indices(styles * 2, fams * 2, sources * 2, cfg, rng, ["answer"] * 60 + ["motion"] * 60)
     assert all(i < 60 for i in idx[:20]) and all(i >= 60 for i in idx[20:])
+    # a phase that lists both forms reads both copies: each row once plain, once as a chain
+    cfg.curriculum[1]["direct_think"] = ["answer", "motion"]
+    idx = curriculum_indices(styles * 2, fams * 2, sources * 2, cfg, rng, ["answer"] * 60 + ["motion"] * 60)
+    mixed = idx[20:]
+    assert any(i < 60 for i in mixed) and any(i >= 60 for i in mixed)
+    assert all((sources * 2)[i] == "main" for i in mixed)
     with pytest.raises(ValueError, match="takes"):
         curriculum_indices(styles, fams, sources, SFTRunConfig(dataset="main", curriculum=[{"step": 1}]), rng)
     with pytest.raises(ValueError, match="phase 1"):

@@ -716,8 +716,10 @@ def plot_accuracy(report, out: str | Path, title: str = "") -> Path:
     return _save(fig, out)
 
 
-def write_report(report: EvalReport, out_dir: str | Path, stage_name: str) -> dict[str, Path]:
-    """``eval_<stage>.json``, ``eval_<stage>.md`` and ``accuracy_<stage>.png`` in ``out_dir``; returns their paths."""
+def write_report(report: EvalReport, out_dir: str | Path, stage_name: str,
+                 predictions: bool = True) -> dict[str, Path]:
+    """``eval_<stage>.json``, ``eval_<stage>.md`` and ``accuracy_<stage>.png`` in ``out_dir``; returns their paths.
+    ``predictions=False`` leaves the per-question answers out of the JSON (metrics only: small enough to commit)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = _stage_file(stage_name)
@@ -725,6 +727,8 @@ def write_report(report: EvalReport, out_dir: str | Path, stage_name: str) -> di
              "plot": out / f"accuracy_{stem}.png"}
     data = report.to_dict()
     data["stage"] = stage_name
+    if not predictions:
+        data.pop("predictions")
     tmp = paths["json"].with_name(paths["json"].name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str))
     tmp.replace(paths["json"])

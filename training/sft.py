@@ -67,7 +67,7 @@ class SFTRunConfig(FromDict):
     # Phases of one run, in order, e.g. [{"steps": 350, "families": [ego_translation, hue_turn], "extra_datasets":
     # [a rung]}, {"steps": 600}]. Each phase trains on its families' rows (default: ``families``) of ``dataset``
     # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio and direct_think (default:
-    # the run's). One optimiser spans the phases (a phase with ``reset_optimizer: true`` drops its state), and
+    # the run's; a list of forms mixes them). One optimiser spans the phases (a phase with ``reset_optimizer: true`` drops its state), and
     # max_steps becomes their sum. One lr schedule spans them too, unless a phase sets ``lr``, ``warmup_steps`` or
     # ``lr_scheduler``: that phase starts a new cycle (curriculum_lr_multipliers).
     # README, Training: one run.
@@ -124,14 +124,16 @@ def curriculum_datasets(cfg) -> list[str]:
     return dirs
 
 
-def _phase_think(phase: dict, cfg) -> str:
-    """A curriculum phase's ``direct_think``: its own, default the run's."""
-    return str(phase.get("direct_think", cfg.direct_think))
+def _phase_thinks(phase: dict, cfg) -> list[str]:
+    """A curriculum phase's ``direct_think`` forms: its own (one form, or a list of forms it mixes, each row
+    once in each), default the run's."""
+    think = phase.get("direct_think", cfg.direct_think)
+    return [str(t) for t in think] if isinstance(think, (list, tuple)) else [str(think)]
 
 
 def curriculum_thinks(cfg) -> list[str]:
     """The ``direct_think`` forms a curriculum's phases train on."""
-    return sorted({_phase_think(phase, cfg) for phase in cfg.curriculum})
+    return sorted({t for phase in cfg.curriculum for t in _phase_thinks(phase, cfg)})
 
 
 def curriculum_indices(styles: list[str], families: list[str], sources: list[str], cfg,
@@ -141,7 +143,7 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
     Each phase: the hybrid mix (its ``reasoning_ratio``, default the run's) of its families' rows from
     ``cfg.dataset`` and its extra datasets (default: the run's), shuffled, repeated or cut to exactly its
     steps' worth of rows. ``sources``: each row's dataset directory. ``thinks``: each row's ``direct_think``
-    form, where the rows hold more than one (a phase then reads its own form's rows only).
+    form, where the rows hold more than one (a phase then reads its own forms' rows only).
     """
     import os
 
@@ -154,8 +156,8 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
     for k, phase in enumerate(cfg.curriculum):
         allowed = set(phase.get("families") or cfg.families or []) or None
         reads = {str(cfg.dataset), *map(str, phase.get("extra_datasets", cfg.extra_datasets))}
-        think = _phase_think(phase, cfg)
-        rows = [i for i, src in enumerate(sources) if src in reads and (thinks is None or thinks[i] == think)]
+        forms = set(_phase_thinks(phase, cfg))
+        rows = [i for i, src in enumerate(sources) if src in reads and (thinks is None or thinks[i] in forms)]
         try:
             mix = hybrid_indices([styles[i] for i in rows], [families[i] for i in rows],
                                  float(phase.get("reasoning_ratio", cfg.reasoning_ratio)), rng, allowed)
