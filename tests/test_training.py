@@ -125,6 +125,10 @@ def test_sft_curriculum_run_and_reasoning_evaluation(setup):
     # Adam's step count in the last Trainer checkpoint counts from the reset: phase 3's 3 steps, not the run's 6
     opt = torch.load(root / "sft-curriculum" / "trainer" / "checkpoint-6" / "optimizer.pt", weights_only=True)
     assert {int(v["step"]) for v in opt["state"].values()} == {3}
+    # a phase added to a finished run: it resumes from checkpoint-6 and trains the new phase's 2 steps
+    cfg.curriculum = [*cfg.curriculum, {"steps": 2, "families": [first]}]
+    m = read_manifest(run_sft(cfg))
+    assert m["resumed"] and max(h["step"] for h in m["log_history"] if "step" in h) == 8
 
 
 def test_checkpoint_reloads_with_identical_logits(setup):
@@ -176,7 +180,7 @@ def test_hybrid_mix():
 
 
 def test_curriculum_phases_read_their_own_rows_in_order():
-    from training.sft import curriculum_indices
+    from training.curriculum import curriculum_indices
 
     rng = np.random.default_rng(0)
     # 40 direct rows of two families in the main dataset, 20 rung rows in an extra dataset
@@ -214,7 +218,7 @@ def test_curriculum_lr_restarts_follow_transformers_schedules():
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
-    from training.sft import curriculum_lr_multipliers
+    from training.curriculum import curriculum_lr_multipliers
 
     phases = [{"steps": 30}, {"steps": 70}]
     assert curriculum_lr_multipliers(SFTRunConfig(curriculum=phases)) is None  # no restart: Trainer's own schedule
@@ -243,14 +247,14 @@ def test_curriculum_lr_restarts_follow_transformers_schedules():
 def test_optimizer_reset_clears_adam_at_a_phase_start():
     import torch
 
-    from training.sft import optimizer_reset_callback, optimizer_resets
+    from training.curriculum import CurriculumClock, curriculum_callback, optimizer_resets
 
     cfg = SFTRunConfig(curriculum=[{"steps": 30, "reset_optimizer": True}, {"steps": 20},
                                    {"steps": 10, "reset_optimizer": True}])
     assert optimizer_resets(cfg) == [50]  # the first phase starts fresh anyway
     w = torch.nn.Parameter(torch.ones(3))
     opt = torch.optim.AdamW([w], lr=0.1)
-    cb = optimizer_reset_callback([50])
+    cb = curriculum_callback(cfg, CurriculumClock(cfg))
 
     def step(global_step):
         cb.on_step_begin(None, type("S", (), {"global_step": global_step})(), None, optimizer=opt)
@@ -261,6 +265,58 @@ def test_optimizer_reset_clears_adam_at_a_phase_start():
         step(k)
     assert int(opt.state[w]["step"]) == 1  # 49's state was dropped at 50: a fresh start, as in a new run
     assert torch.equal(opt.state[w]["exp_avg"], 0.1 * torch.ones(3))  # (1 - beta1) * grad: the first moment afresh
+
+
+def test_a_passed_gate_moves_the_later_phases_forward(tmp_path):
+    import torch
+    from torch.utils.data import DataLoader
+
+    from training.curriculum import (GATE_LAG, CurriculumClock, curriculum_callback, curriculum_lr_multipliers,
+                                     curriculum_sampler, optimizer_resets, resumed_clock)
+
+    phases = [{"steps": 40, "families": ["ego_translation", "hue_turn"], "until_accuracy": 0.8,
+               "lr_scheduler": "constant"},
+              {"steps": 20, "lr": 5e-4, "warmup_steps": 0, "lr_scheduler": "linear", "reset_optimizer": True}]
+    cfg = SFTRunConfig(batch_size=2, learning_rate=1e-3, warmup_steps=0, eval_every=5, curriculum=phases)
+    clock = CurriculumClock(cfg)
+    per_step = 2
+    rows = list(DataLoader(range(120), batch_size=per_step, sampler=curriculum_sampler(clock, per_step)))
+    assert len(rows) == 60 and rows[40].tolist() == [80, 81]  # no gate passed: as planned
+    # the gate reads the phase's question family (hue_turn is a rung without held-out questions), every one of them
+    assert clock.check_gate(10, {"ego_translation": 0.79, "object_translation": 1.0}) is None
+    assert clock.check_gate(0, {"ego_translation": 1.0}) is None  # nothing trained yet
+    batches = iter(DataLoader(range(120), batch_size=per_step, sampler=curriculum_sampler(clock, per_step)))
+    seen = [next(batches).tolist() for _ in range(16)]  # the data loader is ahead of the optimiser
+    said = clock.check_gate(15, {"ego_translation": 0.85})
+    assert "phase 1 passed its gate at step 15" in said and clock.ends == {0: 15 + GATE_LAG}
+    assert clock.check_gate(20, {"ego_translation": 0.9}) is None  # once
+    seen += [b.tolist() for b in batches]
+    # phase 1's first 25 steps, then phase 2's rows from its block's start, all 20 of its steps: 45 in all
+    assert len(seen) == clock.total() == 45
+    assert seen[24] == [48, 49] and seen[25] == [80, 81] and seen[-1] == [118, 119]
+    # the lr cycle and the optimiser reset follow phase 2 to its new start
+    m = curriculum_lr_multipliers(cfg, clock)
+    assert m(24) == 1.0 and m(25) == pytest.approx(0.5) and m(35) == pytest.approx(0.25)
+    assert optimizer_resets(cfg, clock) == [25]
+    # the run ends where the clock ends it, and a checkpoint keeps the clock for a resumed run
+    cb = curriculum_callback(cfg, clock)
+    control = type("C", (), {"should_training_stop": False})()
+    cb.on_step_end(None, type("S", (), {"global_step": 45})(), control)
+    assert control.should_training_stop
+    (tmp_path / "checkpoint-20").mkdir()
+    cb.on_save(type("A", (), {"output_dir": str(tmp_path)})(), type("S", (), {"global_step": 20})(), None)
+    assert resumed_clock(cfg, tmp_path).starts() == [0, 25]
+    assert resumed_clock(cfg, tmp_path / "elsewhere").starts() == [0, 40]
+    # a gate is checked on the held-out questions: without them, or with a share out of range, a clear error
+    from training.curriculum import validate_curriculum
+
+    with pytest.raises(ValueError, match="eval_every"):
+        validate_curriculum(SFTRunConfig(curriculum=phases))
+    with pytest.raises(ValueError, match="held-out"):
+        validate_curriculum(SFTRunConfig(eval_every=5, curriculum=[{"steps": 5, "families": ["hue_turn"],
+                                                                    "until_accuracy": 0.9}]))
+    with pytest.raises(ValueError, match="until_accuracy"):
+        validate_curriculum(SFTRunConfig(eval_every=5, curriculum=[{"steps": 5, "until_accuracy": 90}]))
 
 
 def test_shipped_training_configs_parse():

@@ -14,7 +14,6 @@ resumes from its last Trainer checkpoint when started again with the same output
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,10 +66,10 @@ class SFTRunConfig(FromDict):
     # Phases of one run, in order, e.g. [{"steps": 350, "families": [ego_translation, hue_turn], "extra_datasets":
     # [a rung]}, {"steps": 600}]. Each phase trains on its families' rows (default: ``families``) of ``dataset``
     # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio and direct_think (default:
-    # the run's; a list of forms mixes them). One optimiser spans the phases (a phase with ``reset_optimizer: true`` drops its state), and
-    # max_steps becomes their sum. One lr schedule spans them too, unless a phase sets ``lr``, ``warmup_steps`` or
-    # ``lr_scheduler``: that phase starts a new cycle (curriculum_lr_multipliers).
-    # README, Training: one run.
+    # the run's; a list of forms mixes them). One optimiser spans the phases (unless a phase says
+    # ``reset_optimizer: true``), and one lr schedule (unless a phase sets ``lr``, ``warmup_steps`` or
+    # ``lr_scheduler``: a new cycle). ``until_accuracy: 0.9`` ends a phase early once its families reach it on
+    # the held-out questions (needs eval_every). training/curriculum.py; README, Training: one run.
     curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
@@ -104,134 +103,6 @@ def hybrid_indices(styles: list[str], families: list[str], reasoning_ratio: floa
     return mix[:limit] if limit else mix
 
 
-def curriculum_steps(cfg) -> int:
-    """The optimiser steps a curriculum spans (0 without one)."""
-    return sum(int(phase["steps"]) for phase in cfg.curriculum)
-
-
-def phase_starts(cfg) -> list[int]:
-    """The optimiser step at which each phase of ``cfg.curriculum`` starts (the first at 0)."""
-    import itertools
-
-    return list(itertools.accumulate((int(phase["steps"]) for phase in cfg.curriculum), initial=0))[:-1]
-
-
-def curriculum_datasets(cfg) -> list[str]:
-    """Every extra dataset directory some phase of ``cfg.curriculum`` reads (the run's, then the phases' own)."""
-    dirs = list(cfg.extra_datasets)
-    for phase in cfg.curriculum:
-        dirs += [str(d) for d in phase.get("extra_datasets", []) if str(d) not in dirs]
-    return dirs
-
-
-def _phase_thinks(phase: dict, cfg) -> list[str]:
-    """A curriculum phase's ``direct_think`` forms: its own (one form, or a list of forms it mixes, each row
-    once in each), default the run's."""
-    think = phase.get("direct_think", cfg.direct_think)
-    return [str(t) for t in think] if isinstance(think, (list, tuple)) else [str(think)]
-
-
-def curriculum_thinks(cfg) -> list[str]:
-    """The ``direct_think`` forms a curriculum's phases train on."""
-    return sorted({t for phase in cfg.curriculum for t in _phase_thinks(phase, cfg)})
-
-
-def curriculum_indices(styles: list[str], families: list[str], sources: list[str], cfg,
-                       rng: np.random.Generator, thinks: list[str] | None = None) -> list[int]:
-    """Row indices for ``cfg.curriculum``, the phases in order (SFT reads them sequentially).
-
-    Each phase: the hybrid mix (its ``reasoning_ratio``, default the run's) of its families' rows from
-    ``cfg.dataset`` and its extra datasets (default: the run's), shuffled, repeated or cut to exactly its
-    steps' worth of rows. ``sources``: each row's dataset directory. ``thinks``: each row's ``direct_think``
-    form, where the rows hold more than one (a phase then reads its own forms' rows only).
-    """
-    import os
-
-    known = {"steps", "families", "extra_datasets", "reasoning_ratio", "direct_think", *CYCLE_KEYS, "reset_optimizer"}
-    unknown = sorted({k for phase in cfg.curriculum for k in phase} - known)
-    if unknown:
-        raise ValueError(f"a curriculum phase takes {', '.join(sorted(known))}; got {', '.join(unknown)}")
-    per_step = cfg.batch_size * cfg.grad_accum * int(os.environ.get("WORLD_SIZE", "1"))
-    out: list[int] = []
-    for k, phase in enumerate(cfg.curriculum):
-        allowed = set(phase.get("families") or cfg.families or []) or None
-        reads = {str(cfg.dataset), *map(str, phase.get("extra_datasets", cfg.extra_datasets))}
-        forms = set(_phase_thinks(phase, cfg))
-        rows = [i for i, src in enumerate(sources) if src in reads and (thinks is None or thinks[i] in forms)]
-        try:
-            mix = hybrid_indices([styles[i] for i in rows], [families[i] for i in rows],
-                                 float(phase.get("reasoning_ratio", cfg.reasoning_ratio)), rng, allowed)
-        except ValueError as e:
-            raise ValueError(f"curriculum phase {k + 1} (families {sorted(allowed or [])}): {e}") from None
-        want = int(phase["steps"]) * per_step
-        reps = -(-want // len(mix))
-        out += [rows[i] for _ in range(reps) for i in rng.permutation(mix).tolist()][:want]
-    return out
-
-
-# a phase that sets any of these starts a new cycle of the lr schedule (curriculum_lr_multipliers)
-CYCLE_KEYS = ("lr", "warmup_steps", "lr_scheduler")
-_SHAPES = {"cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t)), "linear": lambda t: 1 - t,
-           "constant": lambda t: 1.0, "constant_with_warmup": lambda t: 1.0}
-
-
-def curriculum_lr_multipliers(cfg):
-    """The lr schedule of a curriculum whose phases restart it, as ``step -> multiplier of cfg.learning_rate``;
-    None when no phase sets ``lr``, ``warmup_steps`` or ``lr_scheduler`` (then Trainer's own schedule spans the run).
-
-    A phase that sets one of them starts a new cycle: ``warmup_steps`` of linear warm-up to the peak ``lr``,
-    then the shape ``lr_scheduler`` (cosine or linear to 0, or constant) until the next phase that starts a
-    cycle, or the end; each defaults to the run's. The first phase always starts a cycle. Why: the
-    motion-chain path that reached 99% ran a constant-lr phase 1, then two cosine cycles (README, Training:
-    the motion chain).
-    """
-    if not any(k in phase for phase in cfg.curriculum for k in CYCLE_KEYS):
-        return None
-    cycles = []  # (first step, steps, warm-up steps, peak lr, shape)
-    for k, (phase, start) in enumerate(zip(cfg.curriculum, phase_starts(cfg))):
-        if k == 0 or any(key in phase for key in CYCLE_KEYS):
-            name = phase.get("lr_scheduler", cfg.lr_scheduler)
-            if name not in _SHAPES:
-                raise ValueError(f"curriculum phase {k + 1}: a curriculum that restarts its lr takes lr_scheduler "
-                                 f"{', '.join(_SHAPES)}; got {name!r}")
-            cycles.append([start, 0, int(phase.get("warmup_steps", cfg.warmup_steps)),
-                           float(phase.get("lr", cfg.learning_rate)), _SHAPES[name]])
-        cycles[-1][1] += int(phase["steps"])
-
-    def multiplier(step: int) -> float:
-        first, n, warm, peak, shape = next(c for c in reversed(cycles) if step >= c[0])
-        t, scale = step - first, peak / cfg.learning_rate
-        if t < warm:  # as transformers' schedules: 0 at a cycle's first step
-            return scale * t / warm
-        return scale * shape(min(1.0, (t - warm) / max(1, n - warm)))
-
-    return multiplier
-
-
-def optimizer_resets(cfg) -> list[int]:
-    """The steps (optimiser steps done) at which a phase with ``reset_optimizer: true`` starts.
-
-    There Adam's moments and step counts are dropped, as when a new run starts from the last checkpoint:
-    the 99% motion-chain path was three runs, each with a fresh optimiser (README, Training: the motion chain).
-    """
-    return [start for phase, start in zip(cfg.curriculum, phase_starts(cfg)) if phase.get("reset_optimizer") and start]
-
-
-def optimizer_reset_callback(steps: list[int]):
-    """A TrainerCallback that clears the optimiser's state before the first step of each phase in ``steps``.
-
-    A resumed run loads the state saved at its checkpoint, then clears it here too if it resumes on a boundary.
-    """
-    from transformers import TrainerCallback
-
-    class ResetOptimizer(TrainerCallback):
-        def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
-            if state.global_step in steps and optimizer is not None:
-                optimizer.state.clear()  # torch's Adam(W) starts a parameter afresh when it finds no state
-
-    return ResetOptimizer()
-
-
 def length_keys(styles: list[str]) -> list[int]:
     """The sort key for Trainer's length-grouped sampler: 2 for chain-of-thought rows, 1 for direct ones.
 
@@ -243,11 +114,15 @@ def length_keys(styles: list[str]) -> list[int]:
     return [2 if s == "reasoning" else 1 for s in styles]
 
 
-def _sft_trainer_class(trainer_cls, lr_multipliers=None):
+def _sft_trainer_class(trainer_cls, lr_multipliers=None, sampler=None):
     """``trainer_cls`` keeping the "length" column (SFTTrainer prunes columns it does not know) for the
-    length-grouped sampler, and with ``lr_multipliers`` (``curriculum_lr_multipliers``) as its lr schedule."""
+    length-grouped sampler, with ``lr_multipliers`` (``curriculum_lr_multipliers``) as its lr schedule and
+    ``sampler`` (``curriculum_sampler``) as its training sampler, where given."""
 
     class SFTTrainerHere(trainer_cls):
+        def _get_train_sampler(self, train_dataset=None):
+            return sampler if sampler is not None else super()._get_train_sampler(train_dataset)
+
         def _set_signature_columns_if_needed(self):
             super()._set_signature_columns_if_needed()
             if "length" not in self._signature_columns:
@@ -265,11 +140,12 @@ def _sft_trainer_class(trainer_cls, lr_multipliers=None):
     return SFTTrainerHere
 
 
-def accuracy_callback(cfg, processor, families: list[str] | None = None):
+def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=None):
     """A TrainerCallback that logs held-out accuracy as training goes (``eval_accuracy`` in the log history).
 
     A from-scratch model sits at the image-blind level for a long time and then rises sharply;
     the curve shows where, and gives the time to reach a target accuracy (bench/train.py).
+    ``clock``: a curriculum's ``CurriculumClock``, whose gates read each measurement by family.
     """
     from transformers import TrainerCallback
 
@@ -301,6 +177,11 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None):
             families = "".join(f", {k.split('/')[1]} {v:.2f}" for k, v in by_family.items())
             print(f"step {state.global_step}: held-out accuracy {cell['accuracy']['value']:.3f} "
                   f"({cfg.eval_split}, {cell['n']} questions{families})", flush=True)
+            passed = clock and clock.check_gate(state.global_step, {k.split("/")[1]: v for k, v in by_family.items()})
+            if passed:
+                print(passed, flush=True)
+                state.log_history.append({"step": state.global_step, "curriculum_gate": passed,
+                                          "curriculum_starts": clock.starts()})
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             self.t0 = time.perf_counter()
@@ -336,19 +217,21 @@ def time_limit_callback(seconds: float):
     return TimeLimit()
 
 
-def training_callbacks(cfg, processor) -> list:
-    """The held-out accuracy log, the time limit and a curriculum's optimiser resets, where the config asks for them."""
+def training_callbacks(cfg, processor, clock=None) -> list:
+    """The held-out accuracy log, the time limit and a curriculum's ``clock`` (optimiser resets, gates, its
+    end), where the config asks for them."""
     # held-out accuracy reads cfg.dataset, whose families are the question families; an extra dataset's own
     # family (a sanity rung such as hue_turn) may be trained on but has no held-out questions there
     from .questions import ALL_FAMILIES
 
     families = [f for f in cfg.families or [] if f in ALL_FAMILIES] or None
-    callbacks = [accuracy_callback(cfg, processor, families)] if cfg.eval_every > 0 else []
+    callbacks = [accuracy_callback(cfg, processor, families, clock)] if cfg.eval_every > 0 else []
     if cfg.time_limit_s:
         callbacks.append(time_limit_callback(cfg.time_limit_s))
-    resets = optimizer_resets(cfg)
-    if resets:
-        callbacks.append(optimizer_reset_callback(resets))
+    if clock is not None:
+        from .curriculum import curriculum_callback
+
+        callbacks.append(curriculum_callback(cfg, clock))
     return callbacks
 
 
@@ -454,8 +337,12 @@ def run_sft(cfg: SFTRunConfig) -> Path:
             if ".visual." in f".{name}":
                 p.requires_grad_(False)
     rng = np.random.default_rng(cfg.seed)
+    clock = sampler = None
     if cfg.curriculum:
         import datasets
+
+        from .curriculum import (curriculum_datasets, curriculum_indices, curriculum_sampler, curriculum_thinks,
+                                 resumed_clock, rows_per_step)
 
         thinks = curriculum_thinks(cfg)  # phases that think differently read their own copy of the rows
         parts = [train_split(cfg, "sft", curriculum_datasets(cfg), tag=True, direct_think=t) for t in thinks]
@@ -466,6 +353,9 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         idx = curriculum_indices(cols["prompt_style"], cols["family"], cols["source_dataset"], cfg, rng,
                                  cols["direct_think"] if len(thinks) > 1 else None)
         train = train.select(idx).remove_columns(["source_dataset", "direct_think"])
+        # the rows are laid out phase by phase; the clock says how far into each the run is (its gates)
+        clock = resumed_clock(cfg, out / "trainer")
+        sampler = curriculum_sampler(clock, rows_per_step(cfg))
     else:
         train = train_split(cfg, "sft")
         cols = train.select_columns(["prompt_style", "family"]).to_dict()
@@ -475,18 +365,23 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     train = train.add_column("length", length_keys(train["prompt_style"]))
     args = dict(
         output_dir=str(out / "trainer"), num_train_epochs=cfg.epochs,
-        max_steps=curriculum_steps(cfg) or cfg.max_steps,
+        max_steps=sum(clock.steps) if clock else cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler,
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none",
         assistant_only_loss=True, max_length=None, dataloader_num_workers=default_data_workers(), disable_tqdm=False,
-        # a curriculum's rows are already in their order: phase by phase, shuffled within each
+        # a curriculum's rows are already in their order (its sampler reads them phase by phase)
         train_sampling_strategy="sequential" if cfg.curriculum else "group_by_length",
         **_device_flags(model, SFTConfig, cfg.gradient_checkpointing))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
-    callbacks = training_callbacks(cfg, processor) or None
-    trainer_cls = _sft_trainer_class(SFTTrainer, curriculum_lr_multipliers(cfg))
+    callbacks = training_callbacks(cfg, processor, clock) or None
+    if clock is not None:
+        from .curriculum import curriculum_lr_multipliers
+
+        trainer_cls = _sft_trainer_class(SFTTrainer, curriculum_lr_multipliers(cfg, clock), sampler)
+    else:
+        trainer_cls = _sft_trainer_class(SFTTrainer)
     trainer = trainer_cls(model=model, args=args, train_dataset=train, processing_class=processor, callbacks=callbacks)
     return train_and_save(trainer, processor, cfg, "sft", lora, {"train_samples": len(train),
                                                                  "vision_warmup_log": warmup_log})
