@@ -123,7 +123,9 @@ def _recipe(args) -> None:
         if "extra_datasets" in phase:
             phase["extra_datasets"] = [here(d) for d in phase["extra_datasets"]]
     cfg.update(model=str(tiny), dataset=data["p3_horizon"], output_dir=str(work / "sft"),
-               extra_datasets=[here(d) for d in cfg.get("extra_datasets", [])], eval_every=100, eval_samples=300)
+               extra_datasets=[here(d) for d in cfg.get("extra_datasets", [])])
+    cfg.setdefault("eval_every", 100)  # a config whose phases end at an accuracy checks it as often as it says
+    cfg.setdefault("eval_samples", 300)
     sft_cfg = SFTRunConfig.from_dict(cfg)
     t0 = time.perf_counter()
     sft = run_sft(sft_cfg)
