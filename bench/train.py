@@ -50,10 +50,11 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
         return {"step": h["step"], "seconds": warm_s + h["train_seconds"] - sum(
             e.get("eval_seconds", 0.0) for e in evals if e["step"] <= h["step"])}
 
-    return {"steps": steps, "batch_size": cfg.batch_size, "threads": meta.get("threads"),
-            "warmup_seconds": warm_s, "train_seconds": train_s, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
+    return {"steps": steps, "batch_size": cfg.batch_size, "threads": meta.get("threads"), "eval_every": cfg.eval_every,
+            "warmup_seconds": warm_s, "train_seconds": train_s, "eval_seconds": eval_time, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
             "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
             "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,
+            "curriculum_gates": [h["curriculum_gate"] for h in meta["log_history"] if "curriculum_gate" in h],
             "time_to": {f"{t:.2f}": reached(t) for t in targets}}
 
 
@@ -157,10 +158,15 @@ def print_recipe(results: dict) -> None:
     t.add_column(f"GRPO ({results['grpo']['steps']} steps)", justify="right")
     t.add_row("SFT wall time (data and evaluation not counted: training only)",
               f"{s['train_seconds'] / 60:.1f} min ({s['steps']} steps, {s['samples_per_s']:.0f} samples/s)", "")
+    if s.get("eval_seconds"):  # a phase that ends at an accuracy needs the held-out checks: part of the recipe
+        t.add_row(f"  with the held-out checks every {s.get('eval_every', '?')} steps",
+                  f"{(s['train_seconds'] + s['eval_seconds']) / 60:.1f} min", "")
     for k, v in s["time_to"].items():
         t.add_row(f"time to {100 * float(k):.0f}% in-domain (300 held-out questions)",
                   "not reached" if v is None else f"{v['seconds'] / 60:.1f} min (step {v['step']})", "")
     t.add_row("held-out accuracy by step", " ".join(f"{st}:{100 * a:.0f}" for st, a in s["accuracy_curve"]), "")
+    for gate in s.get("curriculum_gates", []):
+        t.add_row("curriculum", gate, "")
     rows = [("in-domain, new scenes (p3_tiles test)", "tiles", "test", "accuracy"),
             ("held-out objects (p3_tiles)", "tiles", "test_objects", "accuracy"),
             ("held-out floor horizon_tiles (cue kept)", "tiles", "test_backgrounds", "accuracy"),
