@@ -8,9 +8,9 @@ targets after SFT and after GRPO, GRPO prompts/s.
 The horizon recipe (README, Training: one run): `actial data horizon`'s datasets, a fresh tiny model, one
 SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-domain questions every 50
 steps, where its phases end; the time is given without and with these checks), then 1,000 questions per
-split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor `horizon_tiles`) and on `p3_horizon`'s
-held-out floor without a heading cue, the format rate on reasoning prompts, then GRPO (grpo_tiny.yaml) on the
-recipe's training data and the same evaluations again. Writes ``bench/results/train_horizon.json`` and
+split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor
+`horizon_tiles`) and on `p3_horizon`'s held-out floor without a heading cue, the format rate on reasoning
+prompts, then GRPO (grpo_tiny.yaml) on the recipe's training data and the same evaluations again. Writes ``bench/results/train_horizon.json`` and
 markdown tables in ``bench/results/horizon/`` (``--data``: ``bench/results/train.json``).
 """
 
