@@ -10,8 +10,9 @@ SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-d
 steps, where its phases end; the time is given without and with these checks), then 1,000 questions per
 split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor
 `horizon_tiles`) and on `p3_horizon`'s held-out floor without a heading cue, the format rate on reasoning
-prompts, then GRPO (grpo_tiny.yaml) on the recipe's training data and the same evaluations again. Writes ``bench/results/train_horizon.json`` and
-markdown tables in ``bench/results/horizon/`` (``--data``: ``bench/results/train.json``).
+prompts, then GRPO (grpo_tiny.yaml) on the recipe's training data and the same evaluations again. Writes
+``bench/results/train_horizon.json`` and markdown tables in ``bench/results/horizon/`` (``--data``:
+``bench/results/train.json``).
 """
 
 from __future__ import annotations

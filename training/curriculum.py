@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-PHASE_KEYS = ("steps", "families", "extra_datasets", "reasoning_ratio", "direct_think", "lr", "warmup_steps",
-              "lr_scheduler", "reset_optimizer", "until_accuracy")
 # a phase that sets any of these starts a new cycle of the lr schedule (curriculum_lr_multipliers)
 CYCLE_KEYS = ("lr", "warmup_steps", "lr_scheduler")
+PHASE_KEYS = ("steps", "families", "extra_datasets", "reasoning_ratio", "direct_think", *CYCLE_KEYS,
+              "reset_optimizer", "until_accuracy")
 _SHAPES = {"cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t)), "linear": lambda t: 1 - t,
            "constant": lambda t: 1.0, "constant_with_warmup": lambda t: 1.0}
 # steps from a passed gate to the next phase's first step: more than the data loader fetches ahead
@@ -32,16 +32,6 @@ _SHAPES = {"cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t)), "linear": lamb
 # of the next phase is drawn after the clock has moved
 GATE_LAG = 10
 CLOCK_FILE = "curriculum_clock.json"
-
-
-def curriculum_steps(cfg) -> int:
-    """The optimiser steps a curriculum spans at most (0 without one)."""
-    return sum(int(phase["steps"]) for phase in cfg.curriculum)
-
-
-def phase_starts(cfg) -> list[int]:
-    """The optimiser step at which each phase of ``cfg.curriculum`` starts when no gate ends one early."""
-    return list(itertools.accumulate((int(phase["steps"]) for phase in cfg.curriculum), initial=0))[:-1]
 
 
 def rows_per_step(cfg) -> int:
@@ -130,7 +120,7 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
 
 class CurriculumClock:
     """Where each phase starts and ends as the run goes: as planned (``steps`` each), except that a phase
-    whose gate passed ends where ``end_phase`` put it, and the later phases follow it."""
+    whose gate passed ends where ``check_gate`` put it, and the later phases follow it."""
 
     def __init__(self, cfg):
         self.cfg = cfg
