@@ -11,7 +11,8 @@ import torch
 from training.checkpoint import MANIFEST, add_evaluation, read_manifest
 from training.dataset import manifest_hash, read_table
 from training.engine import GeneratorConfig, generate
-from training.grpo import GRPORunConfig, run_grpo
+from training.grpo import GRPORunConfig, prompt_mix, run_grpo
+from training import questions as Q
 from training.presets import build_tiny, dataset_texts, load_model
 from training.sft import SFTRunConfig, hybrid_indices, run_sft
 
@@ -159,11 +160,31 @@ def test_grpo_step(setup):
     root, data, tiny = setup
     ckpt = run_grpo(GRPORunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "grpo"), max_steps=1,
                                   num_generations=4, prompts_per_step=2, max_completion_length=16,
-                                  learning_rate=1e-5, logging_steps=1, threads=1))
+                                  learning_rate=1e-5, logging_steps=1, threads=1, direct_ratio=0.5))
     m = read_manifest(ckpt)
     log = m["log_history"][0]
     assert m["stage"] == "grpo" and "reward" in log and "kl" in log
     assert "rewards/format_reward/mean" in log and "rewards/accuracy_reward/mean" in log
+
+
+def test_grpo_prompt_mix(setup):
+    """direct_ratio asks that share of GRPO's prompts for a direct answer: every train row once, in one style."""
+    _, data, _ = setup
+
+    def instruction(row):  # which of the two instructions the prompt's text ends with
+        text = " ".join(part["text"] for part in row["prompt"][0]["content"] if part["type"] == "text")
+        direct = Q.DIRECT_INSTRUCTION in text or Q.NUMERIC_DIRECT in text
+        assert direct != (Q.REASONING_INSTRUCTION in text or Q.NUMERIC_REASONING in text)
+        return "direct" if direct else "reasoning"
+
+    reasoning = prompt_mix(GRPORunConfig(dataset=str(data)))
+    assert {instruction(r) for r in reasoning} == {"reasoning"}
+    mix = prompt_mix(GRPORunConfig(dataset=str(data), direct_ratio=0.25))
+    assert sorted(mix["id"]) == sorted(reasoning["id"])
+    styles = [instruction(r) for r in mix]
+    assert styles == mix["prompt_style"] and styles.count("direct") == round(0.25 * len(mix))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        prompt_mix(GRPORunConfig(dataset=str(data), direct_ratio=1.5))
 
 
 def test_hybrid_mix():

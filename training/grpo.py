@@ -2,7 +2,8 @@
 
 Rewards: 0.5 x format (exactly one ``<think>`` then one ``<answer>`` block) + 0.5 x accuracy (exact
 letter; numeric answers within the tolerance), the paper's weighting, implemented in
-training/rewards.py. Prompts always ask for reasoning. The question mix is broader than SFT's:
+training/rewards.py. Prompts ask for reasoning; ``direct_ratio`` asks that share of them for a direct
+answer instead (SFT's form, which GRPO would otherwise leave untrained and could unlearn). The question mix is broader than SFT's:
 every family in the dataset (plus any SAT-style import passed as ``extra_datasets``). On GPUs
 ``use_vllm`` generates rollouts in a colocated vLLM engine; on a CPU TRL's own generate is used.
 """
@@ -25,6 +26,7 @@ class GRPORunConfig(FromDict):
     output_dir: str = "outputs/grpo"
     preset: str = "tiny"
     families: list[str] | None = None
+    direct_ratio: float = 0.0  # share of prompts asking for a direct answer (as SFT's rows do); the rest ask to reason
     max_train_samples: int | None = None
     learning_rate: float = 1e-6
     num_generations: int = 16  # rollouts per prompt (paper: 16)
@@ -49,16 +51,34 @@ class GRPORunConfig(FromDict):
     extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is
 
 
+def prompt_mix(cfg: GRPORunConfig):
+    """The train split's prompts: a seeded ``direct_ratio`` share of the rows ask for a direct answer, the rest
+    for reasoning (each row once, in one style)."""
+    import datasets
+    import numpy as np
+
+    from .sft import train_split
+
+    if not 0.0 <= cfg.direct_ratio <= 1.0:
+        raise ValueError(f"direct_ratio is a share of the prompts, between 0 and 1; got {cfg.direct_ratio}")
+    reasoning = train_split(cfg, "grpo")
+    n_direct = round(cfg.direct_ratio * len(reasoning))
+    if n_direct == 0:
+        return reasoning
+    order = np.random.default_rng(cfg.seed).permutation(len(reasoning))
+    direct = train_split(cfg, "grpo", grpo_style="direct").select(np.sort(order[:n_direct]))
+    return datasets.concatenate_datasets([direct, reasoning.select(np.sort(order[n_direct:]))])
+
 
 def run_grpo(cfg: GRPORunConfig) -> Path:
     from trl import GRPOConfig, GRPOTrainer
 
     from .rewards import accuracy_reward, format_reward
-    from .sft import _device_flags, load_for_training, train_split
+    from .sft import _device_flags, load_for_training
 
     model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
-    train = train_split(cfg, "grpo")
+    train = prompt_mix(cfg)
     if cfg.families:
         keep = set(cfg.families)
         train = train.filter(lambda f: f in keep, input_columns="family")

@@ -842,7 +842,7 @@ def _trl_features(kind: str):
 
 
 def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, layout: str,
-                 direct_think: str = "answer") -> Iterator[dict]:
+                 direct_think: str = "answer", grpo_style: str = "reasoning") -> Iterator[dict]:
     """``datasets.Dataset.from_generator`` body (module level so datasets can hash it; ``content`` is
     the dataset's content hash and ``layout`` the prompt layout's version: both key datasets' cache, so
     a changed dataset or prompt order is never served stale)."""
@@ -854,8 +854,8 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
                                    row["lateral_m"], frame=direct_think == "motion_frame")
             if chain is not None:
                 row["response"] = Q.response(row["answer"], row["answer_text"], chain)
-        # GRPO rewards the reasoning format, so its prompts always ask for it.
-        style = "reasoning" if kind == "grpo" else row["prompt_style"]
+        # GRPO's prompts take the style asked for (by default reasoning: the format its reward checks)
+        style = grpo_style if kind == "grpo" else row["prompt_style"]
         text = prompt_text(row["question"], row["options"], len(row["images"]), style == "reasoning")
         user = {"role": "user", "content": user_content(text, [{"type": "image", "text": None}] * len(row["images"]))}
         out = {"images": [{"bytes": b, "path": None} for b in row["images"]],
@@ -869,7 +869,7 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
 
 
 def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft", *, cache_dir: str | None = None,
-           direct_think: str = "answer"):
+           direct_think: str = "answer", grpo_style: str = "reasoning"):
     """A ``datasets.Dataset`` in TRL's conversational vision format.
 
     ``kind="sft"`` (``SFTTrainer``): ``messages`` = [user, assistant], the user content being
@@ -881,6 +881,7 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     evaluation. Rows are streamed into datasets' Arrow cache (``cache_dir``, default HF's), so
     memory stays flat. ``direct_think="motion"`` (or ``"motion_frame"``): direct answers of the paper's
     three families think ``questions.motion_think``'s short chain instead of the answer's text alone.
+    ``grpo_style``: GRPO's prompts ask for reasoning (default) or for a direct answer (``"direct"``).
     """
     import datasets
 
@@ -888,13 +889,16 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
         raise ValueError(f"kind must be one of {TRL_KINDS}, got {kind!r}")
     if direct_think not in Q.DIRECT_THINKS:
         raise ValueError(f"direct_think must be one of {Q.DIRECT_THINKS}, got {direct_think!r}")
+    if grpo_style not in ("reasoning", "direct"):
+        raise ValueError(f"grpo_style must be 'reasoning' or 'direct', got {grpo_style!r}")
     dataset_dir = Path(dataset_dir)
     load_manifest(dataset_dir)
     _check_split(dataset_dir, split)
     return datasets.Dataset.from_generator(
         _trl_records, features=_trl_features(kind), cache_dir=cache_dir,
         gen_kwargs={"dataset_dir": str(dataset_dir.resolve()), "split": split, "kind": kind,
-                    "content": manifest_hash(dataset_dir), "layout": Q.PROMPT_LAYOUT, "direct_think": direct_think})
+                    "content": manifest_hash(dataset_dir), "layout": Q.PROMPT_LAYOUT, "direct_think": direct_think,
+                    "grpo_style": grpo_style})
 
 
 def export_trl(dataset_dir: str | Path, out_dir: str | Path, kind: str = "sft", split: str | None = None, *,

@@ -279,17 +279,18 @@ def load_for_training(cfg) -> tuple:
 
 
 def train_split(cfg, kind: str, extra_datasets: list[str] | None = None, tag: bool = False,
-                direct_think: str | None = None):
+                direct_think: str | None = None, grpo_style: str = "reasoning"):
     """The train split of ``cfg.dataset`` and every ``cfg.extra_datasets`` (or ``extra_datasets``), as one TRL
     dataset (SFT and GRPO). ``tag``: add a ``source_dataset`` column naming each row's dataset directory.
-    ``direct_think``: the direct answers' form (default ``cfg.direct_think``; GRPO's prompts hold no answer)."""
+    ``direct_think``: the direct answers' form (default ``cfg.direct_think``; GRPO's prompts hold no answer).
+    ``grpo_style``: what GRPO's prompts ask for, ``reasoning`` or ``direct``."""
     import datasets
 
     from .interchange import to_trl
 
     dirs = [cfg.dataset, *(cfg.extra_datasets if extra_datasets is None else extra_datasets)]
     think = direct_think or getattr(cfg, "direct_think", "answer")
-    parts = [to_trl(d, split="train", kind=kind, direct_think=think) for d in dirs]
+    parts = [to_trl(d, split="train", kind=kind, direct_think=think, grpo_style=grpo_style) for d in dirs]
     limit = getattr(cfg, "extra_rows", None)
     if limit is not None:  # e.g. replay: as many old rows as new ones, not the whole old dataset
         parts[1:] = [p.shuffle(seed=cfg.seed).select(range(min(limit, len(p)))) for p in parts[1:]]
