@@ -9,8 +9,9 @@ The horizon recipe (README, Training: one run): `actial data horizon`'s datasets
 SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-domain questions every 50
 steps, where its phases end; the time is given without and with these checks), then 1,000 questions per
 split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor
-`horizon_tiles`) and on `p3_horizon`'s held-out floor without a heading cue, the format rate on reasoning
-prompts, then GRPO (grpo_tiny.yaml) on the recipe's training data and the same evaluations again. Writes
+`horizon_tiles`; `p3_horizon`'s held-out floor without a heading cue), each asked for a direct answer and
+for reasoning (with the format rate), then GRPO (grpo_tiny_horizon.yaml: reasoning prompts and,
+as SFT's rows ask, direct ones) on the recipe's training data and the same evaluations again. Writes
 ``bench/results/train_horizon.json`` and markdown tables in ``bench/results/horizon/`` (``--data``:
 ``bench/results/train.json``).
 """
@@ -30,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EVAL_SAMPLES = 1000  # per split: intervals of about +-1 point at 97%
-REASONING_SAMPLES = 300
 
 
 def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
@@ -60,42 +60,47 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
 
 
 def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
-    """Direct prompts on every split the recipe holds out, then reasoning prompts (format rate)."""
+    """Every split the recipe holds out, asked for a direct answer (SFT's form) and for reasoning (GRPO's)."""
     from training.evaluate import EvalConfig, InProcessAnswerer, evaluate, write_report
     from training.presets import load_model
 
     model, processor = load_model(ckpt)
     model.eval()
     ans = InProcessAnswerer(model, processor)
-    runs = {
-        "tiles": EvalConfig(dataset_dir=data["p3_tiles"], max_samples=EVAL_SAMPLES, batch_size=64),
-        "horizon": EvalConfig(dataset_dir=data["p3_horizon"], splits=["test", "test_backgrounds"],
-                              max_samples=EVAL_SAMPLES, batch_size=64),
-        "reasoning": EvalConfig(dataset_dir=data["p3_tiles"], splits=["test"], max_samples=REASONING_SAMPLES,
-                                batch_size=32, prompt_style="reasoning"),
-    }
     res = {}
-    for name, ecfg in runs.items():
-        report = evaluate(ecfg, ans)
-        write_report(report, out, f"recipe_{stage}_{name}", predictions=False)  # committed: metrics only
-        res[name] = report.metrics
+    for style in ("direct", "reasoning"):
+        runs = {
+            "tiles": EvalConfig(dataset_dir=data["p3_tiles"], max_samples=EVAL_SAMPLES, batch_size=64,
+                                prompt_style=style),
+            "horizon": EvalConfig(dataset_dir=data["p3_horizon"], splits=["test", "test_backgrounds"],
+                                  max_samples=EVAL_SAMPLES, batch_size=64, prompt_style=style),
+        }
+        for name, ecfg in runs.items():
+            key = name if style == "direct" else f"{name}_reasoning"
+            report = evaluate(ecfg, ans)
+            write_report(report, out, f"recipe_{stage}_{key}", predictions=False)  # committed: metrics only
+            res[key] = report.metrics
     return res
 
 
-def _grpo(sft: Path, dataset: str, extra_datasets: list[str], out: Path, steps: int) -> tuple[Path, dict]:
-    """grpo_tiny.yaml for ``steps`` from the SFT checkpoint: (checkpoint, speed summary)."""
+def _grpo(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
+          steps: int | None) -> tuple[Path, dict]:
+    """training/configs/``config``.yaml (for ``steps``, if given) from the SFT checkpoint: (checkpoint, speed
+    summary)."""
     import yaml
 
     from training.checkpoint import read_manifest
     from training.grpo import GRPORunConfig, run_grpo
 
-    g = yaml.safe_load((ROOT / "training" / "configs" / "grpo_tiny.yaml").read_text())
-    g.update(model=str(sft), dataset=dataset, extra_datasets=extra_datasets, output_dir=str(out), max_steps=steps)
+    g = yaml.safe_load((ROOT / "training" / "configs" / f"{config}.yaml").read_text())
+    g.update(model=str(sft), dataset=dataset, extra_datasets=extra_datasets, output_dir=str(out))
+    if steps is not None:
+        g["max_steps"] = steps
     gcfg = GRPORunConfig.from_dict(g)
     grpo = run_grpo(gcfg)
     seconds = read_manifest(grpo)["train_seconds"]
     return grpo, {"steps": gcfg.max_steps, "train_seconds": seconds, "generations": gcfg.num_generations,
-                  "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / seconds}
+                  "direct_ratio": gcfg.direct_ratio, "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / seconds}
 
 
 def _cell(metrics: dict, split: str, key: str = "accuracy") -> dict | None:
@@ -134,7 +139,8 @@ def _recipe(args) -> None:
     sft_sum = _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95, 0.97])
     results = {"sft": sft_sum, "sft_eval": _evaluate(sft, data, args.tables, "sft")}
 
-    grpo, results["grpo"] = _grpo(sft, data["p3_horizon"], [data["p3_spots"]], work / "grpo", args.grpo_steps)
+    grpo, results["grpo"] = _grpo("grpo_tiny_horizon", sft, data["p3_horizon"], [data["p3_spots"]], work / "grpo",
+                                  args.grpo_steps)
     results.update(grpo_eval=_evaluate(grpo, data, args.tables, "grpo"), data_seconds=data_s, data=data,
                    work=str(work), cpu_count=os.cpu_count())
 
@@ -168,17 +174,20 @@ def print_recipe(results: dict) -> None:
     t.add_row("held-out accuracy by step", " ".join(f"{st}:{100 * a:.0f}" for st, a in s["accuracy_curve"]), "")
     for gate in s.get("curriculum_gates", []):
         t.add_row("curriculum", gate, "")
-    rows = [("in-domain, new scenes (p3_tiles test)", "tiles", "test", "accuracy"),
-            ("held-out objects (p3_tiles)", "tiles", "test_objects", "accuracy"),
-            ("held-out floor horizon_tiles (cue kept)", "tiles", "test_backgrounds", "accuracy"),
-            ("in-domain (p3_horizon test)", "horizon", "test", "accuracy"),
-            ("held-out floor blobs (no cue)", "horizon", "test_backgrounds", "accuracy"),
-            ("format rate, reasoning prompts", "reasoning", "test", "format_rate"),
-            ("accuracy, reasoning prompts", "reasoning", "test", "accuracy")]
-    for label, run, split, key in rows:
-        t.add_row(label, pct(_cell(results["sft_eval"][run], split, key)),
-                  pct(_cell(results["grpo_eval"][run], split, key)))
-    t.add_row("GRPO prompts/s", "", f"{results['grpo']['prompts_per_s']:.2f} ({results['grpo']['generations']} generations each)")
+    rows = [("in-domain, new scenes (p3_tiles test)", "tiles", "test"),
+            ("held-out objects (p3_tiles)", "tiles", "test_objects"),
+            ("held-out floor horizon_tiles (cue kept)", "tiles", "test_backgrounds"),
+            ("in-domain (p3_horizon test)", "horizon", "test"),
+            ("held-out floor blobs (no cue)", "horizon", "test_backgrounds")]
+    for suffix, style in (("", "direct prompts"), ("_reasoning", "reasoning prompts")):
+        for label, run, split in rows:
+            t.add_row(f"{label}, {style}", pct(_cell(results["sft_eval"][run + suffix], split)),
+                      pct(_cell(results["grpo_eval"][run + suffix], split)))
+    t.add_row("format rate, reasoning prompts (p3_tiles test)",
+              pct(_cell(results["sft_eval"]["tiles_reasoning"], "test", "format_rate")),
+              pct(_cell(results["grpo_eval"]["tiles_reasoning"], "test", "format_rate")))
+    t.add_row("GRPO prompts/s", "", f"{results['grpo']['prompts_per_s']:.2f} ({results['grpo']['generations']} generations each, "
+              f"{100 * results['grpo'].get('direct_ratio', 0):.0f}% of prompts direct)")
     Console().print(t)
 
 
@@ -198,7 +207,7 @@ def _plain(args) -> None:
     t0 = time.perf_counter()
     sft = run_sft(sft_cfg)
     result = {"sft": _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95])}
-    _, result["grpo"] = _grpo(sft, str(args.data), [], work / "grpo", args.grpo_steps)
+    _, result["grpo"] = _grpo("grpo_tiny", sft, str(args.data), [], work / "grpo", args.grpo_steps)
     s = result["sft"]
     print(f"SFT {s['steps']} steps: {s['samples_per_s']:.1f} samples/s, held-out accuracy by step "
           + " ".join(f"{st}:{100 * a:.0f}%" for st, a in s["accuracy_curve"])
@@ -214,7 +223,7 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, help="where `actial data horizon` wrote (default: generate, ~2 min)")
     ap.add_argument("--data", type=Path, help="instead of the recipe: sft_tiny.yaml on this dataset")
     ap.add_argument("--sft-steps", type=int, default=900, help="with --data")
-    ap.add_argument("--grpo-steps", type=int, default=20)
+    ap.add_argument("--grpo-steps", type=int, help="GRPO steps (default: the GRPO config's max_steps)")
     ap.add_argument("--out", type=Path, help="JSON (default: bench/results/train_horizon.json, or train.json with --data)")
     ap.add_argument("--tables", type=Path, default=ROOT / "bench" / "results" / "horizon")
     args = ap.parse_args()
