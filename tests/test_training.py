@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from training import questions as Q
 from training.checkpoint import MANIFEST, add_evaluation, read_manifest
 from training.dataset import manifest_hash, read_table
 from training.engine import GeneratorConfig, generate
 from training.grpo import GRPORunConfig, prompt_mix, run_grpo
-from training import questions as Q
 from training.presets import build_tiny, dataset_texts, load_model
 from training.sft import SFTRunConfig, hybrid_indices, run_sft
 
