@@ -451,6 +451,22 @@ def test_to_trl_motion_think_names_the_motion_the_answer_follows_from(generated,
             .replace("; turn:", ":") for r in framed] == [r["messages"][1]["content"][0]["text"] for r in chain]
     with pytest.raises(ValueError, match="direct_think"):
         to_trl(generated, direct_think="long")
+    # reasoning_think: the reasoning rows (asked to reason) think the same short chain; direct rows stay as written
+    short = to_trl(generated, kind="sft", cache_dir=str(tmp_path / "cache"), reasoning_think="motion")
+    swapped = 0
+    for p, s, original in zip(plain, short, read_table(generated).to_pylist()):
+        said = s["messages"][1]["content"][0]["text"]
+        if original["prompt_style"] == "reasoning" and original["family"] in PAPER_FAMILIES:
+            think = motion_think(original["family"], original["question"], original["answer_text"],
+                                 original["yaw_deg"], original["lateral_m"])
+            assert said == f"<think>{think}</think><answer>{original['answer']}</answer>"
+            assert s["messages"][0] == p["messages"][0]  # still asked to reason
+            swapped += 1
+        else:
+            assert said == p["messages"][1]["content"][0]["text"]
+    assert swapped > 0
+    with pytest.raises(ValueError, match="reasoning_think"):
+        to_trl(generated, reasoning_think="answer")
 
 
 def test_to_trl_rows_pass_trls_own_preprocessing(generated, tmp_path):

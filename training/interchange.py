@@ -842,16 +842,18 @@ def _trl_features(kind: str):
 
 
 def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, layout: str,
-                 direct_think: str = "answer", grpo_style: str = "reasoning") -> Iterator[dict]:
+                 direct_think: str = "answer", grpo_style: str = "reasoning",
+                 reasoning_think: str = "prose") -> Iterator[dict]:
     """``datasets.Dataset.from_generator`` body (module level so datasets can hash it; ``content`` is
     the dataset's content hash and ``layout`` the prompt layout's version: both key datasets' cache, so
     a changed dataset or prompt order is never served stale)."""
     columns = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "prompt_style",
                "response", "yaw_deg", "lateral_m"]
     for row in _dataset_rows(Path(dataset_dir), split, columns):
-        if direct_think != "answer" and row["prompt_style"] == "direct":
+        think = direct_think if row["prompt_style"] == "direct" else reasoning_think
+        if think in ("motion", "motion_frame"):
             chain = Q.motion_think(row["family"], row["question"], row["answer_text"], row["yaw_deg"],
-                                   row["lateral_m"], frame=direct_think == "motion_frame")
+                                   row["lateral_m"], frame=think == "motion_frame")
             if chain is not None:
                 row["response"] = Q.response(row["answer"], row["answer_text"], chain)
         # GRPO's prompts take the style asked for (by default reasoning: the format its reward checks)
@@ -869,7 +871,7 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
 
 
 def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft", *, cache_dir: str | None = None,
-           direct_think: str = "answer", grpo_style: str = "reasoning"):
+           direct_think: str = "answer", grpo_style: str = "reasoning", reasoning_think: str = "prose"):
     """A ``datasets.Dataset`` in TRL's conversational vision format.
 
     ``kind="sft"`` (``SFTTrainer``): ``messages`` = [user, assistant], the user content being
@@ -882,6 +884,8 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     memory stays flat. ``direct_think="motion"`` (or ``"motion_frame"``): direct answers of the paper's
     three families think ``questions.motion_think``'s short chain instead of the answer's text alone.
     ``grpo_style``: GRPO's prompts ask for reasoning (default) or for a direct answer (``"direct"``).
+    ``reasoning_think``: the reasoning rows' chain, the data engine's ``"prose"`` (default) or the same short
+    chain as ``direct_think`` (``"motion"``, ``"motion_frame"``).
     """
     import datasets
 
@@ -889,6 +893,8 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
         raise ValueError(f"kind must be one of {TRL_KINDS}, got {kind!r}")
     if direct_think not in Q.DIRECT_THINKS:
         raise ValueError(f"direct_think must be one of {Q.DIRECT_THINKS}, got {direct_think!r}")
+    if reasoning_think not in Q.REASONING_THINKS:
+        raise ValueError(f"reasoning_think must be one of {Q.REASONING_THINKS}, got {reasoning_think!r}")
     if grpo_style not in ("reasoning", "direct"):
         raise ValueError(f"grpo_style must be 'reasoning' or 'direct', got {grpo_style!r}")
     dataset_dir = Path(dataset_dir)
@@ -898,7 +904,7 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
         _trl_records, features=_trl_features(kind), cache_dir=cache_dir,
         gen_kwargs={"dataset_dir": str(dataset_dir.resolve()), "split": split, "kind": kind,
                     "content": manifest_hash(dataset_dir), "layout": Q.PROMPT_LAYOUT, "direct_think": direct_think,
-                    "grpo_style": grpo_style})
+                    "grpo_style": grpo_style, "reasoning_think": reasoning_think})
 
 
 def export_trl(dataset_dir: str | Path, out_dir: str | Path, kind: str = "sft", split: str | None = None, *,

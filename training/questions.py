@@ -103,6 +103,7 @@ def response(answer: str, answer_text: str, reasoning_text: str | None = None) -
 
 
 DIRECT_THINKS = ("answer", "motion", "motion_frame")
+REASONING_THINKS = ("prose", "motion", "motion_frame")  # a reasoning row's chain: the data engine's, or the short one
 
 
 def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | None,

@@ -38,6 +38,9 @@ class SFTRunConfig(FromDict):
     # (questions.motion_think: "moved right, turned left: left" for the paper's three families) or "motion_frame"
     # (the same with the frame of reference named: "moved right, turned left; object: left")
     direct_think: str = "answer"
+    # what a reasoning row's <think> holds: "prose" (the data engine's chain of thought) or the short chain,
+    # "motion" / "motion_frame" as above, asked for with the reasoning prompt
+    reasoning_think: str = "prose"
     families: list[str] | None = None  # None: every family in the train split
     max_train_samples: int | None = None
     epochs: float = 2.0
@@ -290,7 +293,8 @@ def train_split(cfg, kind: str, extra_datasets: list[str] | None = None, tag: bo
 
     dirs = [cfg.dataset, *(cfg.extra_datasets if extra_datasets is None else extra_datasets)]
     think = direct_think or getattr(cfg, "direct_think", "answer")
-    parts = [to_trl(d, split="train", kind=kind, direct_think=think, grpo_style=grpo_style) for d in dirs]
+    parts = [to_trl(d, split="train", kind=kind, direct_think=think, grpo_style=grpo_style,
+                    reasoning_think=getattr(cfg, "reasoning_think", "prose")) for d in dirs]
     limit = getattr(cfg, "extra_rows", None)
     if limit is not None:  # e.g. replay: as many old rows as new ones, not the whole old dataset
         parts[1:] = [p.shuffle(seed=cfg.seed).select(range(min(limit, len(p)))) for p in parts[1:]]
