@@ -34,6 +34,10 @@ def _weights(path):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
+def _distance(a, b):
+    return sum((a[k] - b[k]).abs().sum().item() for k in a)
+
+
 def test_sft_step_trains_saves_and_resumes(setup):
     root, data, tiny = setup
     out = root / "sft"
@@ -48,9 +52,14 @@ def test_sft_step_trains_saves_and_resumes(setup):
     assert m["train_config"]["learning_rate"] == 1e-3 and any("loss" in h for h in m["log_history"])
     assert not m["resumed"]
     # started again with more steps, it continues from its last Trainer checkpoint
-    again = run_sft(SFTRunConfig(**{**cfg.__dict__, "max_steps": 3}))
+    longer = SFTRunConfig(**{**cfg.__dict__, "max_steps": 3})
+    again = run_sft(longer)
     assert read_manifest(again)["resumed"] is True
     assert read_manifest(again)["log_history"][-1]["step"] == 3
+    # ... from its checkpoint's weights, not from the ones it started with (Trainer's own resume restored none
+    # of this model's weights until session 14: the resumed run equalled the untrained model)
+    resumed = _weights(again)
+    assert _distance(resumed, after) < _distance(resumed, before)
 
 
 def test_sft_time_limit_stops_and_saves(setup):

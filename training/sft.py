@@ -308,12 +308,28 @@ def _resumable(out: Path) -> bool:
     return any((out / "trainer").glob("checkpoint-*"))
 
 
+def restore_checkpoint_weights(model, trainer_dir: Path) -> None:
+    """Load the last Trainer checkpoint's weights into ``model`` (a full model, not LoRA adapters).
+
+    Trainer's own resume reads ``model.safetensors`` without transformers' key mapping, and Qwen2.5-VL saves
+    its weights under other names than its modules carry (``visual.*`` for ``model.visual.*``): it warns about
+    missing keys and restores none, so the run went on from the weights it started with (found in session 14:
+    a run resumed at step 1,000 fell from 73% to 51%). ``from_pretrained`` applies the mapping."""
+    from transformers import AutoModelForImageTextToText
+    from transformers.trainer_utils import get_last_checkpoint
+
+    saved = AutoModelForImageTextToText.from_pretrained(get_last_checkpoint(str(trainer_dir)), dtype=model.dtype)
+    model.load_state_dict(saved.state_dict(), strict=True)
+
+
 def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict) -> Path:
     """Train (resuming from the last Trainer checkpoint in the output directory), merge LoRA, save a checkpoint."""
     import torch
 
     out = Path(cfg.output_dir)
     resume = _resumable(out)
+    if resume and not lora:  # LoRA: Trainer restores the adapter weights itself
+        restore_checkpoint_weights(trainer.model, out / "trainer")
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = time.perf_counter() - t0
