@@ -10,7 +10,8 @@ SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-d
 steps, where its phases end; the time is given without and with these checks), then 1,000 questions per
 split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor
 `horizon_tiles`; `p3_horizon`'s held-out floor without a heading cue), each asked for a direct answer and
-for reasoning (with the format rate), then GRPO (grpo_tiny_horizon.yaml: reasoning prompts and,
+for reasoning (with the format rate), and camera motions the training data never shows (`p3_near`: turns of
+5-20 degrees, `p3_far`: 100-150; on `horizon` and on `horizon_tiles`) asked for a direct answer, then GRPO (grpo_tiny_horizon.yaml: reasoning prompts and,
 as SFT's rows ask, direct ones) on the recipe's training data and the same evaluations again. Writes
 ``bench/results/train_horizon.json`` and markdown tables in ``bench/results/horizon/`` (``--data``:
 ``bench/results/train.json``).
@@ -60,7 +61,8 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
 
 
 def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
-    """Every split the recipe holds out, asked for a direct answer (SFT's form) and for reasoning (GRPO's)."""
+    """Every split the recipe holds out, asked for a direct answer (SFT's form) and for reasoning (GRPO's); the
+    held-out camera motions (``p3_near``, ``p3_far``) for a direct answer."""
     from training.evaluate import EvalConfig, InProcessAnswerer, evaluate, write_report
     from training.presets import load_model
 
@@ -80,6 +82,11 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
             report = evaluate(ecfg, ans)
             write_report(report, out, f"recipe_{stage}_{key}", predictions=False)  # committed: metrics only
             res[key] = report.metrics
+    for name in ("p3_near", "p3_far"):  # the held-out camera rigs: direct prompts (SFT's form) only
+        report = evaluate(EvalConfig(dataset_dir=data[name], splits=["test", "test_backgrounds"],
+                                     max_samples=EVAL_SAMPLES, batch_size=64), ans)
+        write_report(report, out, f"recipe_{stage}_{name}", predictions=False)
+        res[name] = report.metrics
     return res
 
 
@@ -183,6 +190,12 @@ def print_recipe(results: dict) -> None:
         for label, run, split in rows:
             t.add_row(f"{label}, {style}", pct(_cell(results["sft_eval"][run + suffix], split)),
                       pct(_cell(results["grpo_eval"][run + suffix], split)))
+    for name, what in (("p3_near", "turns of 5-20 degrees"), ("p3_far", "turns of 100-150 degrees")):
+        if name not in results["sft_eval"]:  # results written before session 15
+            continue
+        for split, floor in (("test", "horizon"), ("test_backgrounds", "held-out floor horizon_tiles")):
+            t.add_row(f"held-out camera rig {name}: {what}, {floor}, direct prompts",
+                      pct(_cell(results["sft_eval"][name], split)), pct(_cell(results["grpo_eval"][name], split)))
     t.add_row("format rate, reasoning prompts (p3_tiles test)",
               pct(_cell(results["sft_eval"]["tiles_reasoning"], "test", "format_rate")),
               pct(_cell(results["grpo_eval"]["tiles_reasoning"], "test", "format_rate")))

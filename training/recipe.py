@@ -3,7 +3,8 @@ trains on and what it is judged on.
 
 The paper's three families on floors whose colour gives the heading (``horizon``, ``horizon_spots``), the
 colour-turn rungs that teach a from-scratch model the comparison (``training/sanity.py``), and an evaluation
-set on scenes it never saw with a held-out floor that keeps the cue (``horizon_tiles``). README, Training.
+set on scenes it never saw with a held-out floor that keeps the cue (``horizon_tiles``), and two with camera
+motions it never saw (``p3_near``, ``p3_far``: the held-out camera rigs). README, Training.
 
     actial data horizon --out data      # ~2 min on 2 cores; a killed run resumes
 """
@@ -22,6 +23,13 @@ RENDERED = {
     # evaluation only: new scenes on `horizon` (test), held-out objects, and the held-out floor
     "p3_tiles": dict(n_pairs=3000, train_backgrounds=["horizon"], heldout_backgrounds=["horizon_tiles"],
                      splits={"test": 0.35, "test_objects": 0.15, "test_backgrounds": 0.5}, seed=19),
+    # evaluation only: camera motions the training data never shows (it pairs views 20-100 degrees apart),
+    # on `horizon` (test) and on the held-out floor (test_backgrounds): smaller turns, and larger ones (up to
+    # 150: past that an orbit left looks nearly like one right, 360 minus as far)
+    "p3_near": dict(n_pairs=2000, angle_range=(5.0, 20.0), train_backgrounds=["horizon"],
+                    heldout_backgrounds=["horizon_tiles"], splits={"test": 0.5, "test_backgrounds": 0.5}, seed=41),
+    "p3_far": dict(n_pairs=2000, angle_range=(100.0, 150.0), train_backgrounds=["horizon"],
+                   heldout_backgrounds=["horizon_tiles"], splits={"test": 0.5, "test_backgrounds": 0.5}, seed=43),
 }
 # name -> hue_turn_dataset arguments: the rung worded as ego_translation (phase 1), and as its own question
 RUNGS = {
