@@ -318,8 +318,12 @@ def restore_checkpoint_weights(model, trainer_dir: Path) -> None:
     from transformers import AutoModelForImageTextToText
     from transformers.trainer_utils import get_last_checkpoint
 
-    saved = AutoModelForImageTextToText.from_pretrained(get_last_checkpoint(str(trainer_dir)), dtype=model.dtype)
+    last = get_last_checkpoint(str(trainer_dir))
+    saved = AutoModelForImageTextToText.from_pretrained(last, dtype=model.dtype)
     model.load_state_dict(saved.state_dict(), strict=True)
+    # Trainer then tries its own load and warns that every key is missing: true of its loader, not the model
+    print(f"resuming: weights restored from {last} (a warning from Trainer about missing keys that follows "
+          "is about its own loader; the model holds the checkpoint's weights)", flush=True)
 
 
 def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict) -> Path:
