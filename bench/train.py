@@ -11,8 +11,9 @@ steps, where its phases end; the time is given without and with these checks), t
 split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor
 `horizon_tiles`; `p3_horizon`'s held-out floor without a heading cue), each asked for a direct answer and
 for reasoning (with the format rate), and camera motions the training data never shows (`p3_near`: turns of
-5-20 degrees, `p3_far`: 100-150; on `horizon` and on `horizon_tiles`) asked for a direct answer, then GRPO (grpo_tiny_horizon.yaml: reasoning prompts and,
-as SFT's rows ask, direct ones) on the recipe's training data and the same evaluations again. Writes
+5-20 degrees, `p3_far`: 100-150; on `horizon` and on `horizon_tiles`) asked for a direct answer, then GRPO
+(grpo_tiny_horizon.yaml: reasoning prompts and, as SFT's rows ask, direct ones) on the recipe's training
+data and the same evaluations again. Writes
 ``bench/results/train_horizon.json`` and markdown tables in ``bench/results/horizon/`` (``--data``:
 ``bench/results/train.json``).
 """
