@@ -70,24 +70,20 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
     model, processor = load_model(ckpt)
     model.eval()
     ans = InProcessAnswerer(model, processor)
+    held_out = ["test", "test_backgrounds"]
+    runs = []  # (key, what to evaluate): every split in both prompt styles, then the held-out camera rigs
+    for style, suffix in (("direct", ""), ("reasoning", "_reasoning")):
+        runs += [(f"tiles{suffix}", EvalConfig(dataset_dir=data["p3_tiles"], max_samples=EVAL_SAMPLES,
+                                                batch_size=64, prompt_style=style)),
+                 (f"horizon{suffix}", EvalConfig(dataset_dir=data["p3_horizon"], splits=held_out,
+                                                  max_samples=EVAL_SAMPLES, batch_size=64, prompt_style=style))]
+    runs += [(name, EvalConfig(dataset_dir=data[name], splits=held_out, max_samples=EVAL_SAMPLES, batch_size=64))
+             for name in ("p3_near", "p3_far")]  # direct prompts (SFT's form) only
     res = {}
-    for style in ("direct", "reasoning"):
-        runs = {
-            "tiles": EvalConfig(dataset_dir=data["p3_tiles"], max_samples=EVAL_SAMPLES, batch_size=64,
-                                prompt_style=style),
-            "horizon": EvalConfig(dataset_dir=data["p3_horizon"], splits=["test", "test_backgrounds"],
-                                  max_samples=EVAL_SAMPLES, batch_size=64, prompt_style=style),
-        }
-        for name, ecfg in runs.items():
-            key = name if style == "direct" else f"{name}_reasoning"
-            report = evaluate(ecfg, ans)
-            write_report(report, out, f"recipe_{stage}_{key}", predictions=False)  # committed: metrics only
-            res[key] = report.metrics
-    for name in ("p3_near", "p3_far"):  # the held-out camera rigs: direct prompts (SFT's form) only
-        report = evaluate(EvalConfig(dataset_dir=data[name], splits=["test", "test_backgrounds"],
-                                     max_samples=EVAL_SAMPLES, batch_size=64), ans)
-        write_report(report, out, f"recipe_{stage}_{name}", predictions=False)
-        res[name] = report.metrics
+    for key, ecfg in runs:
+        report = evaluate(ecfg, ans)
+        write_report(report, out, f"recipe_{stage}_{key}", predictions=False)  # committed: metrics only
+        res[key] = report.metrics
     return res
 
 
@@ -192,8 +188,6 @@ def print_recipe(results: dict) -> None:
             t.add_row(f"{label}, {style}", pct(_cell(results["sft_eval"][run + suffix], split)),
                       pct(_cell(results["grpo_eval"][run + suffix], split)))
     for name, what in (("p3_near", "turns of 5-20 degrees"), ("p3_far", "turns of 100-150 degrees")):
-        if name not in results["sft_eval"]:  # results written before session 15
-            continue
         for split, floor in (("test", "horizon"), ("test_backgrounds", "held-out floor horizon_tiles")):
             t.add_row(f"held-out camera rig {name}: {what}, {floor}, direct prompts",
                       pct(_cell(results["sft_eval"][name], split)), pct(_cell(results["grpo_eval"][name], split)))
