@@ -320,6 +320,14 @@ def test_a_passed_gate_moves_the_later_phases_forward(tmp_path):
     said = clock.check_gate(15, {"ego_translation": 0.85})
     assert "phase 1 passed its gate at step 15" in said and clock.ends == {0: 15 + GATE_LAG}
     assert clock.check_gate(20, {"ego_translation": 0.9}) is None  # once
+    # a phase of three families reads them pooled (weighted by their questions): one family at its prior
+    # fails it, one a question short of the others passes
+    three = CurriculumClock(SFTRunConfig(eval_every=5, curriculum=[{"steps": 40, "until_accuracy": 0.98}]))
+    assert three.check_gate(10, {"ego_translation": 1.0, "object_translation": 1.0, "ego_rotation": 0.5}) is None
+    n = {"ego_translation": 94, "object_translation": 94, "ego_rotation": 112}
+    assert three.check_gate(10, {"ego_translation": 0.9, "object_translation": 1.0, "ego_rotation": 1.0}, n) is None
+    assert "0.987 >= 0.98" in three.check_gate(10, {"ego_translation": 0.968, "object_translation": 1.0,
+                                                     "ego_rotation": 0.991}, n)
     seen += [b.tolist() for b in batches]
     # phase 1's first 25 steps, then phase 2's rows from its block's start, all 20 of its steps: 45 in all
     assert len(seen) == clock.total() == 45

@@ -116,9 +116,11 @@ def get_preset(name: str) -> Preset:
 # -- tokenizer ------------------------------------------------------------------------------------
 def dataset_texts(dataset_dir: str | Path, limit: int | None = None) -> Iterator[str]:
     """The text a model sees for a dataset: each row's user prompt (``prompt_text``), options and
-    response. Feed it to ``train_tokenizer`` / ``build_tiny``."""
+    response, and every answer-format instruction (``questions.INSTRUCTIONS``) as often as the rows, so a
+    dataset without reasoning or numeric rows still gets those instructions as whole-word tokens (their
+    lengths are matched in those tokens). Feed it to ``train_tokenizer`` / ``build_tiny``."""
     from .dataset import iter_rows
-    from .questions import prompt_text
+    from .questions import INSTRUCTIONS, prompt_text
 
     cols = ["question", "options", "images", "prompt_style", "response"]
     for i, row in enumerate(iter_rows(dataset_dir, columns=cols)):
@@ -126,6 +128,7 @@ def dataset_texts(dataset_dir: str | Path, limit: int | None = None) -> Iterator
             break
         yield prompt_text(row["question"], row["options"], len(row["images"]), row["prompt_style"] == "reasoning")
         yield row["response"]
+        yield "\n".join(INSTRUCTIONS)
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048):

@@ -53,11 +53,18 @@ OPTIONS = {
 }
 # Direct answers name the answer before its letter: the letter then follows from text the model has
 # just written, and every direct answer carries the <think>/<answer> format GRPO rewards.
+# The instructions are worded to one length in the tiny preset's tokens (19; tests/test_presets.py checks
+# it). The instruction is the last text before the answer, and the from-scratch model finds the
+# question (which family, so which frame) at a fixed distance back from there: with the reasoning
+# instruction two tokens longer, a model trained on direct prompts answered reasoning prompts at 45-47%
+# (every family in one frame), and a 150-step cold start got one seed of three to 68%; worded to the
+# same length, the same models started at 67-75% and reached 99.7-100% by step 100 (README, Training:
+# instructions of one length).
 DIRECT_INSTRUCTION = "Name the answer inside <think></think>, then give the option's letter inside <answer></answer>."
-REASONING_INSTRUCTION = ("First think step by step inside <think></think>, then give the option's letter inside "
-                         "<answer></answer>.")
-NUMERIC_DIRECT = "Name the answer inside <think></think>, then give the number inside <answer></answer>."
+REASONING_INSTRUCTION = "First think step by step inside <think></think>, then give the letter inside <answer></answer>."
+NUMERIC_DIRECT = "Name the answer inside <think></think>, then give it as a number inside <answer></answer>."
 NUMERIC_REASONING = "First think step by step inside <think></think>, then give the number inside <answer></answer>."
+INSTRUCTIONS = (DIRECT_INSTRUCTION, REASONING_INSTRUCTION, NUMERIC_DIRECT, NUMERIC_REASONING)
 
 
 def prompt_text(question: str, options: list[str], n_images: int, reasoning: bool) -> str:
@@ -71,7 +78,8 @@ def prompt_text(question: str, options: list[str], n_images: int, reasoning: boo
     return "\n".join(parts)
 
 
-PROMPT_LAYOUT = "question-images-instruction"  # keys cached TRL datasets (interchange.to_trl): change with the order
+# keys cached TRL datasets (interchange.to_trl): change it with the order or the instructions' wording
+PROMPT_LAYOUT = "question-images-instruction/2"
 
 
 def split_prompt_text(text: str) -> tuple[str, str]:

@@ -71,8 +71,8 @@ class SFTRunConfig(FromDict):
     # and its extra datasets (default: ``extra_datasets``), with its reasoning_ratio and direct_think (default:
     # the run's; a list of forms mixes them). One optimiser spans the phases (unless a phase says
     # ``reset_optimizer: true``), and one lr schedule (unless a phase sets ``lr``, ``warmup_steps`` or
-    # ``lr_scheduler``: a new cycle). ``until_accuracy: 0.9`` ends a phase early once its families reach it on
-    # the held-out questions (needs eval_every). training/curriculum.py; README, Training: one run.
+    # ``lr_scheduler``: a new cycle). ``until_accuracy: 0.9`` ends a phase early once its families, pooled, reach
+    # it on the held-out questions (needs eval_every). training/curriculum.py; README, Training: one run.
     curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
@@ -180,7 +180,9 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
             families = "".join(f", {k.split('/')[1]} {v:.2f}" for k, v in by_family.items())
             print(f"step {state.global_step}: held-out accuracy {cell['accuracy']['value']:.3f} "
                   f"({cfg.eval_split}, {cell['n']} questions{families})", flush=True)
-            passed = clock and clock.check_gate(state.global_step, {k.split("/")[1]: v for k, v in by_family.items()})
+            counts = {fam: c["n"] for fam, c in report.metrics.get(cfg.eval_split, {}).items() if fam not in AGGREGATES}
+            passed = clock and clock.check_gate(state.global_step, {k.split("/")[1]: v for k, v in by_family.items()},
+                                                counts)
             if passed:
                 print(passed, flush=True)
                 state.log_history.append({"step": state.global_step, "curriculum_gate": passed,
