@@ -88,7 +88,7 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
 
 
 def _grpo(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
-          steps: int | None) -> tuple[Path, dict]:
+          steps: int | None, seed: int | None = None) -> tuple[Path, dict]:
     """training/configs/``config``.yaml (for ``steps``, if given) from the SFT checkpoint: (checkpoint, speed
     summary)."""
     import yaml
@@ -100,6 +100,8 @@ def _grpo(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: 
     g.update(model=str(sft), dataset=dataset, extra_datasets=extra_datasets, output_dir=str(out))
     if steps is not None:
         g["max_steps"] = steps
+    if seed is not None:
+        g["seed"] = seed
     gcfg = GRPORunConfig.from_dict(g)
     grpo = run_grpo(gcfg)
     seconds = read_manifest(grpo)["train_seconds"]
@@ -137,6 +139,8 @@ def _recipe(args) -> None:
                extra_datasets=[here(d) for d in cfg.get("extra_datasets", [])])
     cfg.setdefault("eval_every", 100)  # a config whose phases end at an accuracy checks it as often as it says
     cfg.setdefault("eval_samples", 300)
+    if args.seed is not None:
+        cfg["seed"] = args.seed
     sft_cfg = SFTRunConfig.from_dict(cfg)
     t0 = time.perf_counter()
     sft = run_sft(sft_cfg)
@@ -144,9 +148,9 @@ def _recipe(args) -> None:
     results = {"sft": sft_sum, "sft_eval": _evaluate(sft, data, args.tables, "sft")}
 
     grpo, results["grpo"] = _grpo("grpo_tiny_horizon", sft, data["p3_horizon"], [data["p3_spots"]], work / "grpo",
-                                  args.grpo_steps)
-    results.update(grpo_eval=_evaluate(grpo, data, args.tables, "grpo"), data_seconds=data_s, data=data,
-                   work=str(work), cpu_count=os.cpu_count())
+                                  args.grpo_steps, args.seed)
+    results.update(grpo_eval=_evaluate(grpo, data, args.tables, "grpo"), seed=sft_cfg.seed, data_seconds=data_s,
+                   data=data, work=str(work), cpu_count=os.cpu_count())
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -163,7 +167,8 @@ def print_recipe(results: dict) -> None:
         return "—" if c is None else f"{100 * c['value']:.1f}% [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}]"
 
     s = results["sft"]
-    t = Table(title="The horizon recipe on this machine (tiny preset, one SFT run from scratch)")
+    t = Table(title=f"The horizon recipe on this machine (tiny preset, one SFT run from scratch, seed "
+                    f"{results.get('seed', 0)})")
     t.add_column("measure")
     t.add_column("SFT", justify="right")
     t.add_column(f"GRPO ({results['grpo']['steps']} steps)", justify="right")
@@ -232,10 +237,15 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="instead of the recipe: sft_tiny.yaml on this dataset")
     ap.add_argument("--sft-steps", type=int, default=900, help="with --data")
     ap.add_argument("--grpo-steps", type=int, help="GRPO steps (default: the GRPO config's max_steps)")
-    ap.add_argument("--out", type=Path, help="JSON (default: bench/results/train_horizon.json, or train.json with --data)")
-    ap.add_argument("--tables", type=Path, default=ROOT / "bench" / "results" / "horizon")
+    ap.add_argument("--seed", type=int, help="SFT and GRPO seed (default: the configs', 0): another draw of the run "
+                                             "(data order, and with it where the gates end the phases)")
+    ap.add_argument("--out", type=Path, help="JSON (default: bench/results/train_horizon.json, "
+                                             "train_horizon_seedN.json with --seed N, or train.json with --data)")
+    ap.add_argument("--tables", type=Path, help="markdown tables (default: bench/results/horizon, or horizon/seedN)")
     args = ap.parse_args()
-    args.out = args.out or ROOT / "bench" / "results" / ("train.json" if args.data else "train_horizon.json")
+    tag = "" if args.seed is None else f"_seed{args.seed}"
+    args.out = args.out or ROOT / "bench" / "results" / ("train.json" if args.data else f"train_horizon{tag}.json")
+    args.tables = args.tables or ROOT / "bench" / "results" / "horizon" / tag.lstrip("_")
     (_plain if args.data else _recipe)(args)
 
 

@@ -61,7 +61,8 @@ OPTIONS = {
 # same length, the same models started at 67-75% and reached 99.7-100% by step 100 (README, Training:
 # instructions of one length).
 DIRECT_INSTRUCTION = "Name the answer inside <think></think>, then give the option's letter inside <answer></answer>."
-REASONING_INSTRUCTION = "First think step by step inside <think></think>, then give the letter inside <answer></answer>."
+REASONING_INSTRUCTION = ("First think step by step inside <think></think>, then give the letter inside "
+                         "<answer></answer>.")
 NUMERIC_DIRECT = "Name the answer inside <think></think>, then give it as a number inside <answer></answer>."
 NUMERIC_REASONING = "First think step by step inside <think></think>, then give the number inside <answer></answer>."
 INSTRUCTIONS = (DIRECT_INSTRUCTION, REASONING_INSTRUCTION, NUMERIC_DIRECT, NUMERIC_REASONING)
