@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from training.presets import TOKENIZER_ROWS
+
 app = typer.Typer(
     help="actial-robot: posed PyBullet views -> viewpoint questions -> a spatially aware VLM -> ROS 2 robots.\n\n"
          "Start with `actial demo` (a scripted pick-and-place episode seen by every camera).",
@@ -235,13 +237,16 @@ def data_import(kind: str = typer.Argument(..., help="sat | colmap | sharegpt"),
 def model_build_tiny(data: Path = typer.Option(..., help="Dataset directory whose text trains the tokenizer."),
                      out: Path = typer.Option(..., help="Model directory to write."),
                      image_size: int = typer.Option(112, help="Image side in pixels (112 px = 16 tokens per image)."),
-                     seed: int = typer.Option(0, help="Weight initialisation seed.")):
+                     seed: int = typer.Option(0, help="Weight initialisation seed."),
+                     text_rows: int = typer.Option(TOKENIZER_ROWS, help="Rows whose text trains the tokenizer "
+                                                   "(0: all). bench/train.py and the loop read as many: the same "
+                                                   "data then gives the benchmarked tokenizer.")):
     """Build the tiny preset: Qwen2.5-VL from a config, tokenizer trained on the dataset's text. No download."""
     from training.dataset import DatasetError
     from training.presets import build_tiny, dataset_texts, read_preset_info
 
     try:
-        path = build_tiny(out, dataset_texts(data), image_size=image_size, seed=seed)
+        path = build_tiny(out, dataset_texts(data, limit=text_rows or None), image_size=image_size, seed=seed)
     except DatasetError as e:
         _fail(str(e))
     info = read_preset_info(path) or {}

@@ -91,7 +91,7 @@ class Loop:
     # -- stages ---------------------------------------------------------------------------------
     def run(self) -> Path:
         from training.engine import GeneratorConfig, default_workers, generate
-        from training.presets import build_tiny, dataset_texts
+        from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
 
         cfg, out = self.cfg, self.out
         data, tiny, sft, grpo = out / "data", out / "tiny", out / "sft", out / "grpo"
@@ -101,7 +101,7 @@ class Loop:
                             pairs_per_scene=8, rig_share=cfg.rig_share, pan_share=0.0, slide_share=0.0),
             data, workers=default_workers()))
         self.stage("tiny model", (tiny / "config.json").exists(),
-                   lambda: build_tiny(tiny, dataset_texts(data, limit=5000)))
+                   lambda: build_tiny(tiny, dataset_texts(data, limit=TOKENIZER_ROWS)))
         self.stage("sft", (sft / "actial_checkpoint.json").exists(), lambda: self._sft(tiny, data, sft))
         self.stage("grpo", (grpo / "actial_checkpoint.json").exists(), lambda: self._grpo(sft, data, grpo))
         self.stage("evaluate", (grpo / "eval_grpo.json").exists(), lambda: self._evaluate(data, tiny, sft, grpo))

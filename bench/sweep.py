@@ -32,11 +32,11 @@ def run_one(run: dict, common: dict, data: Path, work: Path) -> dict:
     import torch
 
     from training.checkpoint import read_manifest
-    from training.presets import build_tiny, dataset_texts, read_preset_info
+    from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts, read_preset_info
     from training.sft import SFTRunConfig, run_sft
 
     out = work / run["name"]
-    tiny = build_tiny(out / "tiny", dataset_texts(data, limit=5000), **run.get("tiny", {}))
+    tiny = build_tiny(out / "tiny", dataset_texts(data, limit=TOKENIZER_ROWS), **run.get("tiny", {}))
     cfg = SFTRunConfig.from_dict({**common, **run.get("sft", {}), "model": str(tiny), "dataset": str(data),
                                   "output_dir": str(out / "sft")})
     t0 = time.perf_counter()

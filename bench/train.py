@@ -118,7 +118,7 @@ def _recipe(args) -> None:
     import yaml
 
     from training.engine import default_workers
-    from training.presets import build_tiny, dataset_texts
+    from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
     from training.recipe import horizon_data
     from training.sft import SFTRunConfig, run_sft
 
@@ -126,7 +126,7 @@ def _recipe(args) -> None:
     t0 = time.perf_counter()
     data = {k: str(v) for k, v in horizon_data(args.data_root or work / "data", workers=default_workers()).items()}
     data_s = time.perf_counter() - t0
-    tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=5000))
+    tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=TOKENIZER_ROWS))
 
     def here(d):  # the config names the recipe's datasets as data/NAME
         return data[Path(d).name]
@@ -208,11 +208,11 @@ def _plain(args) -> None:
     """sft_tiny.yaml from scratch on a dataset of yours, then a few GRPO steps (the pre-recipe benchmark)."""
     import yaml
 
-    from training.presets import build_tiny, dataset_texts
+    from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
     from training.sft import SFTRunConfig, run_sft
 
     work = Path(tempfile.mkdtemp(prefix="actial-bench-train-"))
-    tiny = build_tiny(work / "tiny", dataset_texts(args.data, limit=5000))
+    tiny = build_tiny(work / "tiny", dataset_texts(args.data, limit=TOKENIZER_ROWS))
     cfg = yaml.safe_load((ROOT / "training" / "configs" / "sft_tiny.yaml").read_text())
     cfg.update(model=str(tiny), dataset=str(args.data), output_dir=str(work / "sft"), max_steps=args.sft_steps,
                eval_every=100, eval_samples=300)

@@ -114,6 +114,11 @@ def get_preset(name: str) -> Preset:
 
 
 # -- tokenizer ------------------------------------------------------------------------------------
+# rows of a dataset whose text trains the tiny tokenizer, wherever one is built (CLI, bench/train.py, the loop):
+# the merges depend on how much text they see, so the same data must give the same tokenizer everywhere
+TOKENIZER_ROWS = 5000
+
+
 def dataset_texts(dataset_dir: str | Path, limit: int | None = None) -> Iterator[str]:
     """The text a model sees for a dataset: each row's user prompt (``prompt_text``), options and
     response, and every answer-format instruction (``questions.INSTRUCTIONS``) as often as the rows, so a
