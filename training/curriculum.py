@@ -154,7 +154,7 @@ class CurriculumClock:
         The gate reads the phase's families pooled. A model that answers one family by its prior (~50%)
         cannot pass a gate of 0.98 over three, and pooling keeps the check's noise down: with 300 questions,
         about 95 per family, a minimum over families at 0.98 allowed one error per family, so a model at
-        98.5% everywhere passed about one check in five (session 16's benchmarked run sat at 99% for 400
+        98.5% everywhere passed about one check in five (session 16's first benchmark run sat at 99% for 400
         steps with one family at 97.9%); pooled, about three in four."""
         if step <= 0:
             return None
