@@ -169,20 +169,20 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
             cell = report.cell(cfg.eval_split, "all")
             # by family too: a model that answers one family right and the others by its prior averages out
             # to the prior's level, and only the families tell the two apart
-            by_family = {f"eval_accuracy/{fam}": c["accuracy"]["value"]
-                         for fam, c in report.metrics.get(cfg.eval_split, {}).items()
-                         if fam not in AGGREGATES and c["accuracy"] is not None}
+            cells = {fam: c for fam, c in report.metrics.get(cfg.eval_split, {}).items()
+                     if fam not in AGGREGATES and c["accuracy"] is not None}
+            by_family = {fam: c["accuracy"]["value"] for fam, c in cells.items()}
             state.log_history.append({"step": state.global_step, "eval_accuracy": cell["accuracy"]["value"],
-                                      **by_family, "eval_answer_rate": cell["answer_rate"]["value"],
+                                      **{f"eval_accuracy/{fam}": v for fam, v in by_family.items()},
+                                      "eval_answer_rate": cell["answer_rate"]["value"],
                                       "eval_format_rate": cell["format_rate"]["value"],
                                       "train_seconds": time.perf_counter() - self.t0,
                                       "eval_seconds": time.perf_counter() - t0})
-            families = "".join(f", {k.split('/')[1]} {v:.2f}" for k, v in by_family.items())
+            families = "".join(f", {fam} {v:.2f}" for fam, v in by_family.items())
             print(f"step {state.global_step}: held-out accuracy {cell['accuracy']['value']:.3f} "
                   f"({cfg.eval_split}, {cell['n']} questions{families})", flush=True)
-            counts = {fam: c["n"] for fam, c in report.metrics.get(cfg.eval_split, {}).items() if fam not in AGGREGATES}
-            passed = clock and clock.check_gate(state.global_step, {k.split("/")[1]: v for k, v in by_family.items()},
-                                                counts)
+            passed = clock and clock.check_gate(state.global_step, by_family,
+                                                {fam: c["n"] for fam, c in cells.items()})
             if passed:
                 print(passed, flush=True)
                 state.log_history.append({"step": state.global_step, "curriculum_gate": passed,
