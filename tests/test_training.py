@@ -141,6 +141,28 @@ def test_sft_curriculum_run_and_reasoning_evaluation(setup):
     assert m["resumed"] and max(h["step"] for h in m["log_history"] if "step" in h) == 8
 
 
+def test_a_cold_start_phase_checks_the_reasoning_prompts_too(setup, capsys):
+    root, data, tiny = setup
+    from training.sft import accuracy_callback
+
+    # direct checks; phase 2 trains reasoning rows (the hybrid cold start), phase 1 none
+    cfg = SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "sft-cold-start"), batch_size=4,
+                       learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=10, threads=1,
+                       eval_every=2, eval_samples=4, eval_split="train", reasoning_ratio=0.0,
+                       curriculum=[{"steps": 2}, {"steps": 2, "reasoning_ratio": 0.5}])
+    evals = [h for h in read_manifest(run_sft(cfg))["log_history"] if "eval_accuracy" in h]
+    assert [h["step"] for h in evals] == [0, 2, 4]
+    assert ["eval_reasoning_accuracy" in h for h in evals] == [False, False, True]
+    assert 0.0 <= evals[-1]["eval_reasoning_accuracy"] <= 1.0 and 0.0 <= evals[-1]["eval_reasoning_format_rate"] <= 1.0
+    # the run says so when the reasoning prompts trail the direct ones at the last such check (seed 1's 99% / 59%)
+    callback = accuracy_callback(cfg, processor=None)
+    capsys.readouterr()
+    for pair, warned in (((0.99, 0.59), True), ((0.99, 0.97), False), (None, False)):
+        callback.last_pair = pair
+        callback.on_train_end(None, None, None)
+        assert ("cold start did not take" in capsys.readouterr().out) is warned
+
+
 def test_checkpoint_reloads_with_identical_logits(setup):
     root, data, tiny = setup
     ckpt = root / "sft"
