@@ -230,8 +230,8 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
             direct, reasoning = self.last_pair or (None, None)
             if direct is not None and reasoning < direct - COLD_START_GAP:
                 print(f"warning: at the last check the reasoning prompts answered {reasoning:.1%} and the direct "
-                      f"ones {direct:.1%}: the hybrid cold start did not take (README, Training: seeds from "
-                      f"scratch); evaluate with --prompt-style reasoning before GRPO", flush=True)
+                      f"ones {direct:.1%}: the hybrid cold start did not take (README, Training: the cold "
+                      f"start checks itself); evaluate with --prompt-style reasoning before GRPO", flush=True)
 
     return HeldOutAccuracy()
 
