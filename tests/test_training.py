@@ -155,11 +155,16 @@ def test_a_cold_start_phase_checks_the_reasoning_prompts_too(setup, capsys):
     assert ["eval_reasoning_accuracy" in h for h in evals] == [False, False, True]
     assert 0.0 <= evals[-1]["eval_reasoning_accuracy"] <= 1.0 and 0.0 <= evals[-1]["eval_reasoning_format_rate"] <= 1.0
     # the run says so when the reasoning prompts trail the direct ones at the last such check (seed 1's 99% / 59%)
+    from transformers import TrainerState
+
     callback = accuracy_callback(cfg, processor=None)
     capsys.readouterr()
     for pair, warned in (((0.99, 0.59), True), ((0.99, 0.97), False), (None, False)):
-        callback.last_pair = pair
-        callback.on_train_end(None, None, None)
+        checks = [{"step": 100, "eval_accuracy": 0.5, "eval_reasoning_accuracy": 0.99}]  # an earlier check
+        if pair:
+            checks.append({"step": 150, "eval_accuracy": pair[0], "eval_reasoning_accuracy": pair[1]})
+        checks.append({"step": 150, "loss": 0.1})
+        callback.on_train_end(None, TrainerState(log_history=checks), None)
         assert ("cold start did not take" in capsys.readouterr().out) is warned
 
 

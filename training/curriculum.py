@@ -83,6 +83,11 @@ def _phase_thinks(phase: dict, cfg) -> list[str]:
     return [str(t) for t in think] if isinstance(think, (list, tuple)) else [str(think)]
 
 
+def phase_reasoning_ratio(phase: dict, cfg) -> float:
+    """A curriculum phase's share of reasoning rows: its own, default the run's."""
+    return float(phase.get("reasoning_ratio", cfg.reasoning_ratio))
+
+
 def curriculum_thinks(cfg) -> list[str]:
     """The ``direct_think`` forms a curriculum's phases train on."""
     return sorted({t for phase in cfg.curriculum for t in _phase_thinks(phase, cfg)})
@@ -109,7 +114,7 @@ def curriculum_indices(styles: list[str], families: list[str], sources: list[str
         rows = [i for i, src in enumerate(sources) if src in reads and (thinks is None or thinks[i] in forms)]
         try:
             mix = hybrid_indices([styles[i] for i in rows], [families[i] for i in rows],
-                                 float(phase.get("reasoning_ratio", cfg.reasoning_ratio)), rng, allowed)
+                                 phase_reasoning_ratio(phase, cfg), rng, allowed)
         except ValueError as e:
             raise ValueError(f"curriculum phase {k + 1} (families {sorted(allowed or [])}): {e}") from None
         want = int(phase["steps"]) * per_step

@@ -163,6 +163,7 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
 
     from transformers import TrainerCallback
 
+    from .curriculum import phase_reasoning_ratio
     from .evaluate import AGGREGATES, EvalConfig, InProcessAnswerer, evaluate
 
     ecfg = EvalConfig(dataset_dir=cfg.dataset, splits=[cfg.eval_split], families=families,
@@ -172,12 +173,10 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
     def cold_start_at(step: int) -> bool:  # did the phase that trained the last step train reasoning rows?
         if clock is None or step <= 0 or cfg.eval_prompt_style == "reasoning":
             return False
-        phase = cfg.curriculum[clock.phase_at(step - 1)]
-        return float(phase.get("reasoning_ratio", cfg.reasoning_ratio)) > 0
+        return phase_reasoning_ratio(cfg.curriculum[clock.phase_at(step - 1)], cfg) > 0
 
     class HeldOutAccuracy(TrainerCallback):
         t0 = None
-        last_pair = None  # (direct, reasoning) accuracy at the last check that asked both
 
         def _measure(self, state, model):
             t0 = time.perf_counter()
@@ -203,8 +202,6 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
                                          if reasoning else {}),
                                       "train_seconds": time.perf_counter() - self.t0,
                                       "eval_seconds": time.perf_counter() - t0})
-            if reasoning:
-                self.last_pair = (cell["accuracy"]["value"], reasoning["accuracy"]["value"])
             families = "".join(f", {fam} {v:.2f}" for fam, v in by_family.items())
             asked = (f"; reasoning prompts {reasoning['accuracy']['value']:.3f}, format "
                      f"{reasoning['format_rate']['value']:.2f}" if reasoning else "")
@@ -227,8 +224,12 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
                 self._measure(state, model)
 
         def on_train_end(self, args, state, control, **kwargs):
-            direct, reasoning = self.last_pair or (None, None)
-            if direct is not None and reasoning < direct - COLD_START_GAP:
+            # the last check that asked both prompts (the log history survives a resume)
+            last = next((h for h in reversed(state.log_history) if "eval_reasoning_accuracy" in h), None)
+            if last is None:
+                return
+            direct, reasoning = last["eval_accuracy"], last["eval_reasoning_accuracy"]
+            if reasoning < direct - COLD_START_GAP:
                 print(f"warning: at the last check the reasoning prompts answered {reasoning:.1%} and the direct "
                       f"ones {direct:.1%}: the hybrid cold start did not take (README, Training: the cold "
                       f"start checks itself); evaluate with --prompt-style reasoning before GRPO", flush=True)
