@@ -608,3 +608,56 @@ def test_sft_learns_an_answer_stated_in_the_question(tmp_path):
     model, processor = load_model(ckpt)
     report = evaluate(EvalConfig(dataset_dir=str(data), splits=["test"], bootstrap=1), InProcessAnswerer(model, processor))
     assert report.cell("test", "all")["accuracy"]["value"] >= 0.9
+
+
+def test_grpo_keeps_the_questions_it_can_learn_from(tmp_path):
+    """pass_rate_filter (training/difficulty.py): the starting model answers each sampled prompt ``samples``
+    times; GRPO trains on those it got right sometimes and wrong sometimes (the groups that carry a gradient).
+
+    The model: 30 SFT steps on the plumbing check, part-way to learning it (measured: 19 of 24 questions mixed
+    at 4 answers each, 1 always right, 4 always wrong; mean pass rate 43%), so both kinds are there to tell apart.
+    """
+    from training import difficulty
+    from training.sanity import text_answer_dataset
+
+    data = text_answer_dataset(tmp_path / "text", n=400, size=56)
+    tiny = build_tiny(tmp_path / "tiny", dataset_texts(data), image_size=56)
+    sft = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(tmp_path / "sft"), reasoning_ratio=0.0,
+                               max_steps=30, batch_size=16, learning_rate=1e-3, warmup_steps=10,
+                               lr_scheduler="constant_with_warmup", logging_steps=30, save_steps=1000, threads=1))
+    cfg = GRPORunConfig(model=str(sft), dataset=str(data), output_dir=str(tmp_path / "grpo"), max_steps=1,
+                        num_generations=4, prompts_per_step=2, max_completion_length=16, learning_rate=1e-5,
+                        logging_steps=1, threads=1, direct_ratio=0.5, pass_rate_filter={"max_questions": 24})
+    m = read_manifest(run_grpo(cfg))
+    info = m["pass_rate_filter"]
+    assert info["asked"] == 24 and info["filter"]["samples"] == 4  # the group size unless set
+    assert info["kept"] + info["always_right"] + info["always_wrong"] == 24
+    assert info["kept"] >= 1 and info["always_right"] + info["always_wrong"] >= 1
+    assert m["train_prompts"] == info["kept"]  # one prompt per question, and only the mixed ones
+    saved = json.loads((tmp_path / "grpo" / difficulty.RATES_FILE).read_text())
+    rates = list(saved["rates"].values())
+    assert len(rates) == 24 and all(r * 4 == int(r * 4) for r in rates)
+    assert sum(0 < r < 1 for r in rates) == info["kept"]
+
+    def must_not_ask():
+        raise AssertionError("the saved rates were asked again")
+
+    # a resumed run reads the rates it saved: same model, same prompts, same sampling
+    from training.grpo import pass_rate_filter
+
+    filt = pass_rate_filter(cfg)
+    asked = [tuple(k.split("::")) for k in saved["rates"]]
+    style = {r["id"]: r["prompt_style"] == "reasoning" for r in prompt_mix(cfg)}
+    again = difficulty.load_or_estimate(tmp_path / "grpo", cfg.model, must_not_ask,
+                                        [(d, i, style[i]) for d, i in asked], filt)
+    assert again == saved["rates"]
+
+    with pytest.raises(ValueError, match="no question of the 24 asked"):
+        run_grpo(GRPORunConfig(**{**cfg.__dict__, "output_dir": str(tmp_path / "none"),
+                                  "pass_rate_filter": {"max_questions": 24, "min_pass": 0.99}}))
+    with pytest.raises(ValueError, match="unknown keys"):
+        pass_rate_filter(GRPORunConfig(pass_rate_filter={"sample": 4}))
+    with pytest.raises(ValueError, match="samples must be"):
+        difficulty.PassRateFilter(samples=1)
+    with pytest.raises(ValueError, match="min_pass < max_pass"):
+        difficulty.PassRateFilter(min_pass=0.5, max_pass=0.5)

@@ -48,13 +48,16 @@ class GRPORunConfig(FromDict):
     lora: bool | None = None
     gradient_checkpointing: bool = False
     use_vllm: bool = False  # GPUs: colocated vLLM rollouts
+    # keep only questions the starting model answers right sometimes and wrong sometimes (training/difficulty.py):
+    # {samples, min_pass, max_pass, max_questions, ...} of difficulty.PassRateFilter; None: every question
+    pass_rate_filter: dict | None = None
     threads: int | None = None
     extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is
 
 
-def prompt_mix(cfg: GRPORunConfig):
+def prompt_mix(cfg: GRPORunConfig, tag: bool = False):
     """The train split's prompts: a seeded ``direct_ratio`` share of the rows ask for a direct answer, the rest
-    for reasoning (each row once, in one style)."""
+    for reasoning (each row once, in one style). ``tag``: a ``source_dataset`` column names each row's dataset."""
     import datasets
     import numpy as np
 
@@ -62,12 +65,12 @@ def prompt_mix(cfg: GRPORunConfig):
 
     if not 0.0 <= cfg.direct_ratio <= 1.0:
         raise ValueError(f"direct_ratio is a share of the prompts, between 0 and 1; got {cfg.direct_ratio}")
-    reasoning = train_split(cfg, "grpo")
+    reasoning = train_split(cfg, "grpo", tag=tag)
     n_direct = round(cfg.direct_ratio * len(reasoning))
     if n_direct == 0:
         return reasoning
     order = np.random.default_rng(cfg.seed).permutation(len(reasoning))
-    direct = train_split(cfg, "grpo", grpo_style="direct").select(np.sort(order[:n_direct]))
+    direct = train_split(cfg, "grpo", tag=tag, grpo_style="direct").select(np.sort(order[:n_direct]))
     return datasets.concatenate_datasets([direct, reasoning.select(np.sort(order[n_direct:]))])
 
 
@@ -79,10 +82,14 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
 
     model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
-    train = prompt_mix(cfg)
+    filt = pass_rate_filter(cfg)
+    train = prompt_mix(cfg, tag=filt is not None)
     if cfg.families:
         keep = set(cfg.families)
         train = train.filter(lambda f: f in keep, input_columns="family")
+    extra = {}
+    if filt is not None:
+        train, extra["pass_rate_filter"] = _filter_by_pass_rate(train, cfg, filt, model, processor)
     train = train.shuffle(seed=cfg.seed)
     if cfg.max_train_samples:
         train = train.select(range(min(cfg.max_train_samples, len(train))))
@@ -98,4 +105,40 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         **_device_flags(model, GRPOConfig, cfg.gradient_checkpointing), **cfg.extra)
     trainer = GRPOTrainer(model=model, reward_funcs=[format_reward, accuracy_reward], args=args,
                           train_dataset=train, processing_class=processor)
-    return train_and_save(trainer, processor, cfg, "grpo", lora, {"train_prompts": len(train)})
+    return train_and_save(trainer, processor, cfg, "grpo", lora, {"train_prompts": len(train), **extra})
+
+
+def pass_rate_filter(cfg: GRPORunConfig):
+    """The run's ``difficulty.PassRateFilter`` (``samples`` defaults to the group size), or None."""
+    from sim_envs.config import check_keys
+
+    from .difficulty import PassRateFilter
+
+    if cfg.pass_rate_filter is None:
+        return None
+    check_keys(PassRateFilter, cfg.pass_rate_filter, "pass_rate_filter")
+    return PassRateFilter(**{"samples": cfg.num_generations, "temperature": cfg.temperature, "seed": cfg.seed,
+                             **cfg.pass_rate_filter})
+
+
+def _filter_by_pass_rate(train, cfg: GRPORunConfig, filt, model, processor):
+    """``train`` without the questions whose groups would carry no gradient, and the counts for the manifest."""
+    from . import difficulty
+    from .evaluate import InProcessAnswerer
+
+    def answerer():
+        model.eval()  # the Trainer puts it back in training mode
+        return InProcessAnswerer(model, processor, name=cfg.model)
+
+    prompts = [(d, i, s == "reasoning") for d, i, s in zip(train["source_dataset"], train["id"], train["prompt_style"])]
+    rates = difficulty.load_or_estimate(Path(cfg.output_dir), cfg.model, answerer,
+                                        difficulty.sample_prompts(prompts, filt), filt)
+    kept = train.filter(lambda d, i: filt.keeps(rates.get(difficulty.key(d, i), -1.0)),
+                        input_columns=["source_dataset", "id"])
+    info = difficulty.summary(rates, filt)
+    print(f"pass-rate filter: asked {info['asked']} questions {filt.samples} times each; kept {info['kept']} "
+          f"({info['always_right']} always right, {info['always_wrong']} always wrong); {len(kept)} prompts", flush=True)
+    if len(kept) == 0:
+        raise ValueError(f"pass-rate filter: no question of the {info['asked']} asked had a pass rate in "
+                         f"({filt.min_pass}, {filt.max_pass}); widen the bounds or ask more (max_questions)")
+    return kept.remove_columns("source_dataset"), info
