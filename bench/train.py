@@ -61,9 +61,9 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
             "time_to": {f"{t:.2f}": reached(t) for t in targets}}
 
 
-def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
+def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> tuple[dict, dict]:
     """Every split the recipe holds out, asked for a direct answer (SFT's form) and for reasoning (GRPO's); the
-    held-out camera motions (``p3_near``, ``p3_far``) for a direct answer."""
+    held-out camera motions (``p3_near``, ``p3_far``) for a direct answer. (metrics, reports) by key."""
     from training.evaluate import EvalConfig, InProcessAnswerer, evaluate, write_report
     from training.presets import load_model
 
@@ -79,12 +79,20 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> dict:
                                                   max_samples=EVAL_SAMPLES, batch_size=64, prompt_style=style))]
     runs += [(name, EvalConfig(dataset_dir=data[name], splits=held_out, max_samples=EVAL_SAMPLES, batch_size=64))
              for name in ("p3_near", "p3_far")]  # direct prompts (SFT's form) only
-    res = {}
+    res, reports = {}, {}
     for key, ecfg in runs:
         report = evaluate(ecfg, ans)
         write_report(report, out, f"recipe_{stage}_{key}", predictions=False)  # committed: metrics only
-        res[key] = report.metrics
-    return res
+        res[key], reports[key] = report.metrics, report
+    return res, reports
+
+
+def _gains(before: dict, after: dict) -> dict:
+    """GRPO minus SFT on the same questions, per evaluation and split, with a 95% paired bootstrap interval."""
+    from training.evaluate import paired_difference
+
+    return {key: {split: paired_difference(before[key], after[key], split)
+                  for split in report.dataset["splits"]} for key, report in before.items()}
 
 
 def _grpo(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
@@ -145,11 +153,13 @@ def _recipe(args) -> None:
     t0 = time.perf_counter()
     sft = run_sft(sft_cfg)
     sft_sum = _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95, 0.97])
-    results = {"sft": sft_sum, "sft_eval": _evaluate(sft, data, args.tables, "sft")}
+    results = {"sft": sft_sum}
+    results["sft_eval"], sft_reports = _evaluate(sft, data, args.tables, "sft")
 
     grpo, results["grpo"] = _grpo("grpo_tiny_horizon", sft, data["p3_horizon"], [data["p3_spots"]], work / "grpo",
                                   args.grpo_steps, args.seed)
-    results.update(grpo_eval=_evaluate(grpo, data, args.tables, "grpo"), seed=sft_cfg.seed, data_seconds=data_s,
+    results["grpo_eval"], grpo_reports = _evaluate(grpo, data, args.tables, "grpo")
+    results.update(grpo_gain=_gains(sft_reports, grpo_reports), seed=sft_cfg.seed, data_seconds=data_s,
                    data=data, work=str(work), cpu_count=os.cpu_count())
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -166,12 +176,17 @@ def print_recipe(results: dict) -> None:
     def pct(c):
         return "—" if c is None else f"{100 * c['value']:.1f}% [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}]"
 
+    def gain(run, split):  # GRPO - SFT on the same questions (older results files have none)
+        g = results.get("grpo_gain", {}).get(run, {}).get(split)
+        return "" if g is None else f"{100 * g['diff']:+.1f} [{100 * g['interval'][0]:+.1f}, {100 * g['interval'][1]:+.1f}]"
+
     s = results["sft"]
     t = Table(title=f"The horizon recipe on this machine (tiny preset, one SFT run from scratch, seed "
                     f"{results.get('seed', 0)})")
     t.add_column("measure")
     t.add_column("SFT", justify="right")
     t.add_column(f"GRPO ({results['grpo']['steps']} steps)", justify="right")
+    t.add_column("GRPO - SFT, same questions [95% paired]", justify="right")
     t.add_row("SFT wall time (data and evaluation not counted: training only)",
               f"{s['train_seconds'] / 60:.1f} min ({s['steps']} steps, {s['samples_per_s']:.0f} samples/s)", "")
     if s.get("eval_seconds"):  # a phase that ends at an accuracy needs the held-out checks: part of the recipe
@@ -191,11 +206,12 @@ def print_recipe(results: dict) -> None:
     for suffix, style in (("", "direct prompts"), ("_reasoning", "reasoning prompts")):
         for label, run, split in rows:
             t.add_row(f"{label}, {style}", pct(_cell(results["sft_eval"][run + suffix], split)),
-                      pct(_cell(results["grpo_eval"][run + suffix], split)))
+                      pct(_cell(results["grpo_eval"][run + suffix], split)), gain(run + suffix, split))
     for name, what in (("p3_near", "turns of 5-20 degrees"), ("p3_far", "turns of 100-150 degrees")):
         for split, floor in (("test", "horizon"), ("test_backgrounds", "held-out floor horizon_tiles")):
             t.add_row(f"held-out camera rig {name}: {what}, {floor}, direct prompts",
-                      pct(_cell(results["sft_eval"][name], split)), pct(_cell(results["grpo_eval"][name], split)))
+                      pct(_cell(results["sft_eval"][name], split)), pct(_cell(results["grpo_eval"][name], split)),
+                      gain(name, split))
     t.add_row("format rate, reasoning prompts (p3_tiles test)",
               pct(_cell(results["sft_eval"]["tiles_reasoning"], "test", "format_rate")),
               pct(_cell(results["grpo_eval"]["tiles_reasoning"], "test", "format_rate")))

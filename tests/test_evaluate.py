@@ -168,6 +168,27 @@ def test_compare_reports(direct_report, reasoning_report):
     assert d["within_tolerance"] and not d["n_mismatch"]
 
 
+def test_paired_difference_reads_the_same_questions_together(direct_report, reasoning_report):
+    """GRPO's gain is the same questions asked before and after: a paired interval, narrower than the two
+    reports' own intervals when the models agree on most questions."""
+    split = direct_report.predictions[0]["split"]
+    same = E.paired_difference(direct_report, direct_report, split)
+    assert same["diff"] == 0.0 and same["interval"] == [0.0, 0.0] and same["gained"] == same["lost"] == 0
+    # one model against itself with some answers flipped to right: a known gain, its interval around it
+    flipped = json.loads(json.dumps(direct_report.to_dict()))
+    rows = [p for p in flipped["predictions"] if p["split"] == split]
+    wrong = [p for p in rows if not p["correct"]][:6]
+    for p in wrong:
+        p["correct"] = True
+    d = E.paired_difference(direct_report, flipped, split)
+    assert d["n"] == len(rows) and d["gained"] == len(wrong) > 0 and d["lost"] == 0
+    assert d["diff"] == pytest.approx(len(wrong) / len(rows)) and d["after"] - d["before"] == pytest.approx(d["diff"])
+    assert 0 < d["interval"][0] <= d["diff"] <= d["interval"][1]  # only gains: the whole interval is above 0
+    fam = rows[0]["family"]
+    assert E.paired_difference(direct_report, flipped, split, fam)["n"] == sum(p["family"] == fam for p in rows)
+    assert E.paired_difference(direct_report, reasoning_report, "no such split") is None
+
+
 def test_sample_limit_prompt_styles_and_errors(dataset_dir, answerer, table):
     cfg = E.EvalConfig(dataset_dir, splits=["train"], max_samples=10, prompt_style="as_in_data", max_new_tokens=8,
                        seed=3, bootstrap=50, threads=1)

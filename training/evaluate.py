@@ -607,6 +607,32 @@ def compare_reports(a, b, tolerance: float = 0.0) -> dict:
             "prediction_agreement": agreement}
 
 
+def paired_difference(before, after, split: str, family: str = "all", resamples: int = 1000,
+                      seed: int = 0) -> dict | None:
+    """``after``'s accuracy minus ``before``'s on the rows both answered (matched by id) in ``split`` (and
+    ``family``; ``all``: every family), with a 95% paired bootstrap interval: each resample draws questions,
+    and both models' answers to a drawn question go together. Two models asked the same questions agree on
+    most of them, so this interval is far narrower than the two reports' own intervals would suggest (an
+    interval that excludes 0 is a difference these questions show). None when they share no rows."""
+    before, after = _as_report(before), _as_report(after)
+
+    def hits(r):
+        return {p["id"]: float(p["correct"]) for p in r.predictions
+                if p["split"] == split and (family == "all" or p["family"] == family)}
+
+    b, a = hits(before), hits(after)
+    ids = sorted(set(b) & set(a))
+    if not ids:
+        return None
+    d = np.array([a[i] - b[i] for i in ids])
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"split": split, "family": family, "n": len(ids), "before": float(np.mean([b[i] for i in ids])),
+            "after": float(np.mean([a[i] for i in ids])), "diff": float(d.mean()), "interval": [float(lo), float(hi)],
+            "gained": int((d > 0).sum()), "lost": int((d < 0).sum())}
+
+
 # -- writers ------------------------------------------------------------------------------------
 def _stage_file(stage: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(stage)).strip("._") or "stage"
