@@ -53,7 +53,7 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
         return {"step": h["step"], "seconds": warm_s + h["train_seconds"] - sum(
             e.get("eval_seconds", 0.0) for e in evals if e["step"] <= h["step"])}
 
-    return {"steps": steps, "batch_size": cfg.batch_size, "threads": meta.get("threads"), "eval_every": cfg.eval_every,
+    return {"steps": steps, "resumed": bool(meta.get("resumed")), "batch_size": cfg.batch_size, "threads": meta.get("threads"), "eval_every": cfg.eval_every,
             "warmup_seconds": warm_s, "train_seconds": train_s, "eval_seconds": eval_time, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
             "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
             "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,
@@ -134,7 +134,8 @@ def _recipe(args) -> None:
     t0 = time.perf_counter()
     data = {k: str(v) for k, v in horizon_data(args.data_root or work / "data", workers=default_workers()).items()}
     data_s = time.perf_counter() - t0
-    tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=TOKENIZER_ROWS))
+    tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=TOKENIZER_ROWS)) if args.sft is None \
+        else args.sft
 
     def here(d):  # the config names the recipe's datasets as data/NAME
         return data[Path(d).name]
@@ -151,9 +152,16 @@ def _recipe(args) -> None:
         cfg["seed"] = args.seed
     sft_cfg = SFTRunConfig.from_dict(cfg)
     t0 = time.perf_counter()
-    sft = run_sft(sft_cfg)
-    sft_sum = _sft_summary(sft, sft_cfg, time.perf_counter() - t0, [0.95, 0.97])
-    results = {"sft": sft_sum}
+    if args.sft is None:
+        sft = run_sft(sft_cfg)
+        wall = time.perf_counter() - t0
+    else:  # the GRPO half only, from an SFT checkpoint; its SFT numbers are read from its manifest
+        from training.checkpoint import read_manifest
+
+        sft, wall = args.sft, read_manifest(args.sft)["train_seconds"]
+        sft_cfg = SFTRunConfig.from_dict({**read_manifest(sft)["train_config"], "model": str(tiny)})
+    sft_sum = _sft_summary(sft, sft_cfg, wall, [0.95, 0.97])
+    results = {"sft": sft_sum, **({"sft_checkpoint": str(args.sft)} if args.sft else {})}
     results["sft_eval"], sft_reports = _evaluate(sft, data, args.tables, "sft")
 
     grpo, results["grpo"] = _grpo("grpo_tiny_horizon", sft, data["p3_horizon"], [data["p3_spots"]], work / "grpo",
@@ -192,6 +200,8 @@ def print_recipe(results: dict) -> None:
     if s.get("eval_seconds"):  # a phase that ends at an accuracy needs the held-out checks: part of the recipe
         t.add_row(f"  with the held-out checks every {s.get('eval_every', '?')} steps",
                   f"{(s['train_seconds'] + s['eval_seconds']) / 60:.1f} min", "")
+    if s.get("resumed"):
+        t.add_row("(a resumed SFT run: its times cover the part after the resume)", "", "")
     for k, v in s["time_to"].items():
         t.add_row(f"time to {100 * float(k):.0f}% in-domain (300 held-out questions)",
                   "not reached" if v is None else f"{v['seconds'] / 60:.1f} min (step {v['step']})", "")
@@ -253,6 +263,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="instead of the recipe: sft_tiny.yaml on this dataset")
     ap.add_argument("--sft-steps", type=int, default=900, help="with --data")
     ap.add_argument("--grpo-steps", type=int, help="GRPO steps (default: the GRPO config's max_steps)")
+    ap.add_argument("--sft", type=Path, help="an SFT checkpoint of the recipe (e.g. an earlier run's): skip SFT, "
+                                             "evaluate it, run GRPO from it (its SFT time is read from its manifest: "
+                                             "for a resumed run, the part after the resume)")
     ap.add_argument("--seed", type=int, help="SFT and GRPO seed (default: the configs', 0): another draw of the run "
                                              "(data order, and with it where the gates end the phases)")
     ap.add_argument("--out", type=Path, help="JSON (default: bench/results/train_horizon.json, "
