@@ -158,8 +158,8 @@ def _recipe(args) -> None:
     else:  # the GRPO half only, from an SFT checkpoint; its SFT numbers are read from its manifest
         from training.checkpoint import read_manifest
 
-        sft, wall = args.sft, read_manifest(args.sft)["train_seconds"]
-        sft_cfg = SFTRunConfig.from_dict({**read_manifest(sft)["train_config"], "model": str(tiny)})
+        meta = read_manifest(args.sft)
+        sft, wall, sft_cfg = args.sft, meta["train_seconds"], SFTRunConfig.from_dict(meta["train_config"])
     sft_sum = _sft_summary(sft, sft_cfg, wall, [0.95, 0.97])
     results = {"sft": sft_sum, **({"sft_checkpoint": str(args.sft)} if args.sft else {})}
     results["sft_eval"], sft_reports = _evaluate(sft, data, args.tables, "sft")
@@ -189,8 +189,8 @@ def print_recipe(results: dict) -> None:
         return "" if g is None else f"{100 * g['diff']:+.1f} [{100 * g['interval'][0]:+.1f}, {100 * g['interval'][1]:+.1f}]"
 
     s = results["sft"]
-    t = Table(title=f"The horizon recipe on this machine (tiny preset, one SFT run from scratch, seed "
-                    f"{results.get('seed', 0)})")
+    origin = f"SFT checkpoint {results['sft_checkpoint']}" if results.get("sft_checkpoint") else "one SFT run from scratch"
+    t = Table(title=f"The horizon recipe on this machine (tiny preset, {origin}, seed {results.get('seed', 0)})")
     t.add_column("measure")
     t.add_column("SFT", justify="right")
     t.add_column(f"GRPO ({results['grpo']['steps']} steps)", justify="right")

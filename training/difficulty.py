@@ -10,8 +10,9 @@ This is the offline form of DAPO's dynamic sampling (which refills each batch wi
 while training); it costs one pass of short completions over the sample before the first step.
 
 Each prompt is asked as GRPO will ask it (direct or reasoning; about 90 answers/s for the tiny preset on one
-CPU thread, whose reasoning is a short motion chain). The rates are written to ``pass_rates.json`` in the run's output directory, so a resumed run reads them
-rather than asking again.
+CPU thread, whose reasoning is a short motion chain), in process (``evaluate.InProcessAnswerer``, also where
+GRPO's rollouts run in vLLM). The rates are written to ``pass_rates.json`` in the run's output directory, so
+a resumed run reads them rather than asking again.
 """
 
 from __future__ import annotations
