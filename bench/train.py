@@ -122,20 +122,14 @@ def _cell(metrics: dict, split: str, key: str = "accuracy") -> dict | None:
     return None if c is None else c[key]
 
 
-def _recipe(args) -> None:
+def _recipe_sft(args, data: dict, work: Path):
+    """A fresh tiny model and one SFT run of sft_tiny_horizon.yaml on ``data``: (checkpoint, config, wall seconds)."""
     import yaml
 
-    from training.engine import default_workers
     from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
-    from training.recipe import horizon_data
     from training.sft import SFTRunConfig, run_sft
 
-    work = Path(tempfile.mkdtemp(prefix="actial-bench-train-"))
-    t0 = time.perf_counter()
-    data = {k: str(v) for k, v in horizon_data(args.data_root or work / "data", workers=default_workers()).items()}
-    data_s = time.perf_counter() - t0
-    tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=TOKENIZER_ROWS)) if args.sft is None \
-        else args.sft
+    tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=TOKENIZER_ROWS))
 
     def here(d):  # the config names the recipe's datasets as data/NAME
         return data[Path(d).name]
@@ -152,11 +146,23 @@ def _recipe(args) -> None:
         cfg["seed"] = args.seed
     sft_cfg = SFTRunConfig.from_dict(cfg)
     t0 = time.perf_counter()
+    sft = run_sft(sft_cfg)
+    return sft, sft_cfg, time.perf_counter() - t0
+
+
+def _recipe(args) -> None:
+    from training.engine import default_workers
+    from training.recipe import horizon_data
+
+    work = Path(tempfile.mkdtemp(prefix="actial-bench-train-"))
+    t0 = time.perf_counter()
+    data = {k: str(v) for k, v in horizon_data(args.data_root or work / "data", workers=default_workers()).items()}
+    data_s = time.perf_counter() - t0
     if args.sft is None:
-        sft = run_sft(sft_cfg)
-        wall = time.perf_counter() - t0
+        sft, sft_cfg, wall = _recipe_sft(args, data, work)
     else:  # the GRPO half only, from an SFT checkpoint; its SFT numbers are read from its manifest
         from training.checkpoint import read_manifest
+        from training.sft import SFTRunConfig
 
         meta = read_manifest(args.sft)
         sft, wall, sft_cfg = args.sft, meta["train_seconds"], SFTRunConfig.from_dict(meta["train_config"])

@@ -24,11 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from sim_envs.config import FromDict
+
 RATES_FILE = "pass_rates.json"
 
 
 @dataclass
-class PassRateFilter:
+class PassRateFilter(FromDict):
     samples: int = 8  # answers per question; GRPO's num_generations makes the estimate match a group
     min_pass: float = 0.0  # keep questions answered right more often than this share ...
     max_pass: float = 1.0  # ... and less often than this one (exclusive bounds: 0, 1 keep mixed groups)

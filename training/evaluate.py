@@ -624,12 +624,10 @@ def paired_difference(before, after, split: str, family: str = "all", resamples:
     ids = sorted(set(b) & set(a))
     if not ids:
         return None
-    d = np.array([a[i] - b[i] for i in ids])
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
+    d = np.array([a[i] - b[i] for i in ids])  # per question: +1 gained, -1 lost, 0 the same
+    e = bootstrap_interval(d, resamples, seed)
     return {"split": split, "family": family, "n": len(ids), "before": float(np.mean([b[i] for i in ids])),
-            "after": float(np.mean([a[i] for i in ids])), "diff": float(d.mean()), "interval": [float(lo), float(hi)],
+            "after": float(np.mean([a[i] for i in ids])), "diff": e["value"], "interval": [e["lo"], e["hi"]],
             "gained": int((d > 0).sum()), "lost": int((d < 0).sum())}
 
 

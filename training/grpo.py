@@ -110,15 +110,12 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
 
 def pass_rate_filter(cfg: GRPORunConfig):
     """The run's ``difficulty.PassRateFilter`` (``samples`` defaults to the group size), or None."""
-    from sim_envs.config import check_keys
-
     from .difficulty import PassRateFilter
 
     if cfg.pass_rate_filter is None:
         return None
-    check_keys(PassRateFilter, cfg.pass_rate_filter, "pass_rate_filter")
-    return PassRateFilter(**{"samples": cfg.num_generations, "temperature": cfg.temperature, "seed": cfg.seed,
-                             **cfg.pass_rate_filter})
+    return PassRateFilter.from_dict({"samples": cfg.num_generations, "temperature": cfg.temperature,
+                                     "seed": cfg.seed, **cfg.pass_rate_filter})
 
 
 def _filter_by_pass_rate(train, cfg: GRPORunConfig, filt, model, processor):
