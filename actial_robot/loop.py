@@ -52,12 +52,14 @@ class LoopConfig(FromDict):
     retrain_lr: float = 1e-3
     retrain_lr_scheduler: str = "cosine"
     engine: str = "vllm"
+    enforce_eager: bool = False  # vLLM without torch.compile: quicker to start, slower to answer (bench/serve.py)
     families: dict = field(default_factory=lambda: dict(LOOP_FAMILIES))
 
     @classmethod
     def quick(cls, **kw) -> "LoopConfig":
+        # a smoke run asks a few questions of each server: a start without compiling saves more than it costs
         return cls(**{**dict(n_pairs=1500, sft_steps=60, grpo_steps=2, eval_samples=60, episodes=6, ros_episodes=3,
-                             retrain_steps=10), **kw})
+                             retrain_steps=10, enforce_eager=True), **kw})
 
 
 def _config(name: str) -> dict:
@@ -158,7 +160,7 @@ class Loop:
 
         server = ModelServer(ServeConfig(checkpoint=str(checkpoint), engine=self.cfg.engine, port=free_port(),
                                          log_file=str(self.out / f"serve-{self.cfg.engine}-{checkpoint.name}.log"),
-                                         device="cpu"))
+                                         device="cpu", enforce_eager=self.cfg.enforce_eager))
         with server:
             self.echo(f"  serving {checkpoint} with {self.cfg.engine} at {server.base_url} "
                       f"(up in {server.startup_s:.0f} s)")

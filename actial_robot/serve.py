@@ -50,6 +50,7 @@ class ServeConfig(FromDict):
     max_lora_rank: int = 16
     dtype: str = "auto"  # vLLM: float32 on CPU for the tiny model (chosen automatically there)
     cpu_kv_cache_gib: int = 1  # VLLM_CPU_KVCACHE_SPACE for the CPU build
+    enforce_eager: bool = False  # vLLM --enforce-eager: no torch.compile at start (bench/serve.py: the trade)
     vllm_python: str = str(REPO / ".venv-vllm" / "bin" / "python")
     device: str = "auto"  # transformers serve --device
     extra_args: list = field(default_factory=list)  # appended to the server's command line as is
@@ -116,6 +117,8 @@ def vllm_command(cfg: ServeConfig) -> list[str]:
            "--max-model-len", str(cfg.max_model_len),
            "--limit-mm-per-prompt", json.dumps({"image": cfg.images_per_prompt}),
            "--dtype", _dtype(cfg, ckpt)]
+    if cfg.enforce_eager:
+        cmd += ["--enforce-eager"]
     if cfg.tensor_parallel_size > 1:
         cmd += ["--tensor-parallel-size", str(cfg.tensor_parallel_size)]
     if cfg.data_parallel_size > 1:

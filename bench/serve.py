@@ -57,13 +57,26 @@ def wave(client: SpatialClient, rows: list[dict], concurrency: int, n: int) -> d
             "requests_per_s": n / wall}
 
 
+def clear_compile_caches() -> None:
+    """Remove torch inductor's and vLLM's compile caches, as a fresh machine has them."""
+    import getpass
+    import shutil
+
+    for d in (Path(tempfile.gettempdir()) / f"torchinductor_{getpass.getuser()}",
+              Path.home() / ".cache" / "vllm" / "torch_compile_cache"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, help="servable checkpoint (default: build a format-trained tiny one)")
     ap.add_argument("--data", type=Path, help="dataset for the questions (default: the checkpoint's smoke data)")
     ap.add_argument("--requests", type=int, default=160, help="requests per concurrency level")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
-    ap.add_argument("--engines", nargs="+", default=["vllm", "transformers"])
+    ap.add_argument("--engines", nargs="+", default=["vllm", "vllm-eager", "transformers"],
+                    help="vllm (torch.compile'd), vllm-eager (--enforce-eager: no compile), transformers")
+    ap.add_argument("--cold", action="store_true",
+                    help="clear the compile caches before each vLLM start (a fresh machine's first start)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
     args = ap.parse_args()
 
@@ -84,8 +97,11 @@ def main() -> None:
 
     results = []
     for engine in args.engines:
-        cfg = ServeConfig(checkpoint=str(args.checkpoint), engine=engine, port=free_port(), device="cpu",
-                          log_file=str(Path(tmp.name) / f"{engine}.log"))
+        if args.cold and engine.startswith("vllm"):
+            clear_compile_caches()
+        cfg = ServeConfig(checkpoint=str(args.checkpoint), engine=engine.split("-")[0], port=free_port(),
+                          device="cpu", log_file=str(Path(tmp.name) / f"{engine}.log"),
+                          enforce_eager=engine == "vllm-eager")
         with ModelServer(cfg) as server:
             client = SpatialClient(server.base_url, model=server.model_name, timeout=120, max_concurrency=64)
             wave(client, rows, 4, 16)  # warm-up: first requests compile / allocate
@@ -96,7 +112,8 @@ def main() -> None:
             client.close()
 
     table = Table(title=f"Serving the tiny model on {os.cpu_count()} CPU cores ({args.requests} requests per level)")
-    for col in ("clients", *[f"{e} {m}" for e in args.engines for m in ("p50 ms", "p99 ms", "req/s")], "vLLM / tf req/s"):
+    for col in ("clients", *[f"{e} {m}" for e in args.engines for m in ("p50 ms", "p99 ms", "req/s")],
+                "vLLM / tf req/s", "eager / compiled req/s"):
         table.add_column(col, justify="right")
     summary = []
     for c in args.concurrency:
@@ -107,12 +124,14 @@ def main() -> None:
             cells += [f"{r['p50_ms']:.0f}", f"{r['p99_ms']:.0f}", f"{r['requests_per_s']:.1f}"] if r else ["-"] * 3
         ratio = (by["vllm"]["requests_per_s"] / by["transformers"]["requests_per_s"]
                  if "vllm" in by and "transformers" in by else None)
-        cells.append(f"x{ratio:.2f}" if ratio else "-")
-        summary.append({"concurrency": c, "vllm_over_transformers_rps": ratio})
+        eager = (by["vllm-eager"]["requests_per_s"] / by["vllm"]["requests_per_s"]
+                 if "vllm" in by and "vllm-eager" in by else None)
+        cells += [f"x{ratio:.2f}" if ratio else "-", f"x{eager:.2f}" if eager else "-"]
+        summary.append({"concurrency": c, "vllm_over_transformers_rps": ratio, "eager_over_compiled_rps": eager})
         table.add_row(*cells)
     Console().print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"results": results, "summary": summary, "cpu_count": os.cpu_count(),
+    args.out.write_text(json.dumps({"results": results, "summary": summary, "cpu_count": os.cpu_count(), "cold": args.cold,
                                     "checkpoint": str(args.checkpoint)}, indent=2) + "\n")
     print(f"wrote {args.out}")
 

@@ -28,6 +28,8 @@ def test_quick_loop_runs_to_the_report(tmp_path):
     episodes = json.loads((out / "episodes" / "episodes.json").read_text())
     rates = {name: res["success"]["value"] for name, res in episodes["summary"].items()}
     assert rates["oracle"] == 1.0, rates  # ground-truth answers: the controller itself must not fail
+    # the smoke run serves without torch.compile (LoopConfig.quick): half the start on a fresh machine
+    assert "enforce_eager=True" in (out / "serve-vllm-grpo.log").read_text()
     captured = load_manifest(out / "captured")  # what the recorder saw loads as a dataset
     assert captured["counts"]["split"].get("train"), captured["counts"]["split"]
     retrain = json.loads((out / "retrained" / "retrain.json").read_text())
