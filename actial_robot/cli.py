@@ -326,6 +326,8 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
              split: list[str] = typer.Option(None, help="Splits (repeatable; default: every test split)."),
              family: list[str] = typer.Option(None, help="Families (repeatable; default: all)."),
              max_samples: int = typer.Option(None, help="At most this many rows per split (seeded)."),
+             blind_data: Path = typer.Option(None, help="Dataset whose train split gives the image-blind level "
+                                                        "(default: --data; an evaluation-only set has no train split)."),
              batch_size: int = typer.Option(8), preset: str = typer.Option("tiny"),
              threads: int = typer.Option(None, help="torch CPU threads during evaluation.")):
     """Accuracy per split and family, format and answer rates, 95% bootstrap intervals, chance and image-blind levels."""
@@ -341,7 +343,8 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
         _fail("give exactly one of --model-path (in process) or --base-url (a served model)")
     try:
         cfg = EvalConfig(str(data), splits=split or None, families=family or None, max_samples=max_samples,
-                         batch_size=batch_size, prompt_style=prompt_style, threads=threads)
+                         batch_size=batch_size, prompt_style=prompt_style, threads=threads,
+                         blind_dataset_dir=blind_data)
         answerer = (OpenAIAnswerer(base_url, served_model) if base_url
                     else InProcessAnswerer.from_pretrained(model_path, preset))
         report = evaluate(cfg, answerer, progress=True)

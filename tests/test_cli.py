@@ -49,5 +49,15 @@ def test_model_build_and_eval_commands(tmp_path: Path):
     assert ev.returncode == 0, ev.stdout + ev.stderr
     report = json.loads((tmp_path / "ev" / "eval_untrained.json").read_text())
     assert report["metrics"]["train"]["all"]["n"] == 4
+    # an evaluation-only set (no train split) takes its image-blind level from another set's train split
+    only = tmp_path / "eval_only"
+    generate(GeneratorConfig(n_pairs=8, rows_per_shard=8, image_size=112, views_per_scene=6, splits={"test": 1.0},
+                             seed=5), only, show_progress=False)
+    ev = subprocess.run([*ACTIAL, "eval", "--model-path", str(tmp_path / "tiny"), "--data", str(only), "--max-samples",
+                         "4", "--out", str(tmp_path / "ev"), "--stage", "only", "--blind-data", str(data)],
+                        capture_output=True, text=True, timeout=300, env=env)
+    assert ev.returncode == 0, ev.stdout + ev.stderr
+    blind = json.loads((tmp_path / "ev" / "eval_only.json").read_text())["metrics"]["test"]["all"]["image_blind"]
+    assert blind is not None and 0.0 <= blind <= 1.0, blind
     bad = subprocess.run([*ACTIAL, "eval", "--data", str(data)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "exactly one of --model-path" in " ".join(bad.stdout.split())
