@@ -58,7 +58,7 @@ demo: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/actial loop --out $(OUT)/demo$(if $(QUICK),-quick) $(if $(QUICK),--quick)
 
 test: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
-	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q tests  # torch threads wait passively: 2 shared cores
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --durations=15 tests  # torch threads wait passively: 2 shared cores; the slowest 15 tests named
 
 bench-sim: $(STAMP)
 	$(PY) bench/sim.py

@@ -128,6 +128,21 @@ def horizon_spots(rng: np.random.Generator, size: int) -> np.ndarray:
     return _hsv_to_rgb(az, sat, np.clip(value, 0.55, 0.98))
 
 
+def horizon_waves(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``horizon`` under soft parallel waves of brightness: a third look of the cue, for GRPO's broader mix.
+
+    Hue by azimuth and saturation by distance as on ``horizon`` (grey centre of random radius, as on
+    ``horizon_tiles``), and the brightness a sum of two sine waves of random direction and period. Soft and
+    periodic, so neither the spots SFT trains on nor the hard-edged tiles held out for evaluation.
+    """
+    xx, yy, az, sat = _heading_floor(rng, size, start=None)
+    value = np.full_like(az, rng.uniform(0.75, 0.85))
+    for _ in range(2):
+        turn, period, phase = rng.uniform(0, np.pi), rng.uniform(0.2, 0.6), rng.uniform(0, 2 * np.pi)
+        value += 0.1 * np.sin(2 * np.pi * (np.cos(turn) * xx + np.sin(turn) * yy) / period + phase)
+    return _hsv_to_rgb(az, sat, np.clip(value, 0.55, 0.98))
+
+
 def colour_angle(image: np.ndarray) -> float:
     """An RGB image's average colour as an angle on the colour wheel (radians; opponent axes R-(G+B)/2, G-B).
 
@@ -138,7 +153,8 @@ def colour_angle(image: np.ndarray) -> float:
 
 
 GENERATORS = {"hue_wheel": hue_wheel, "stripes": stripes, "blobs": blobs, "compass": compass,
-              "horizon": horizon, "horizon_tiles": horizon_tiles, "horizon_spots": horizon_spots}
+              "horizon": horizon, "horizon_tiles": horizon_tiles, "horizon_spots": horizon_spots,
+              "horizon_waves": horizon_waves}
 
 
 def make_background(style: str, rng: np.random.Generator, size: int = 256) -> np.ndarray:

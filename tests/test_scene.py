@@ -33,7 +33,7 @@ def test_orbit_views_differ_with_azimuth():
         env.close()
 
 
-@pytest.mark.parametrize("style", ["horizon", "horizon_tiles", "horizon_spots"])
+@pytest.mark.parametrize("style", ["horizon", "horizon_tiles", "horizon_spots", "horizon_waves"])
 def test_horizon_floor_average_colour_follows_the_heading(style):
     """On ``horizon`` the view's average colour turns one way as the camera goes around the object.
 
@@ -41,7 +41,8 @@ def test_horizon_floor_average_colour_follows_the_heading(style):
     angle must turn the majority's way in >= 85% of the steps (measured 95%: a large coloured object or
     the light can outweigh the floor; bench/cues.py's rule gets ~93-95% of orbit pairs right). Measured on
     ``blobs``, a floor without the cue: 61%. ``horizon_tiles``, the held-out look with the same cue, must
-    keep it too (measured 100% for both styles on 2026-11-26, after the object-size changes).
+    keep it too (measured 100% for both styles on 2026-11-26, after the object-size changes), and so must
+    ``horizon_waves``, the look GRPO adds.
     """
     from sim_envs.backgrounds import colour_angle
 
