@@ -3,8 +3,9 @@
     .venv/bin/python bench/serve.py                       # builds a format-trained tiny checkpoint (~1 min)
     .venv/bin/python bench/serve.py --checkpoint outputs/demo/sft --requests 160
 
-Both engines serve the same checkpoint on 127.0.0.1, one after the other (never both at once: two
-cores). Each request is one two-image viewpoint question from the checkpoint's dataset, sent through
+The engines (vLLM compiled, vLLM with --enforce-eager, transformers) serve the same checkpoint on 127.0.0.1,
+one after the other (never two at once: two cores); ``--cold`` clears the compile caches before each vLLM
+start, as on a fresh machine. Each request is one two-image viewpoint question from the checkpoint's dataset, sent through
 ``SpatialClient`` with a direct prompt, greedy, answers up to 32 tokens. Requests are spread over
 N client threads (N = concurrency); latency is per request, requests/s is over the whole wave.
 Writes ``bench/results/serve.json``.

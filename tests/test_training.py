@@ -419,10 +419,12 @@ def test_accelerate_one_process_launch_runs(setup):
     cfg = Path(training.__file__).parent / "configs" / "accelerate_cpu_1proc.yaml"
     res = subprocess.run([str(launch), "launch", "--config_file", str(cfg), "-m", "actial_robot.cli", "train", "sft",
                           "--config", str(Path(training.__file__).parent / "configs" / "sft_tiny.yaml"),
-                          "--model", str(tiny), "--dataset", str(data), "--out", str(root / "accel"), "--max-steps", "1"],
+                          "--model", str(tiny), "--dataset", str(data), "--out", str(root / "accel"), "--max-steps", "1",
+                          "--extra-dataset", str(data)],  # the CLI's mix option reaches the run's config
                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
-    assert read_manifest(root / "accel")["stage"] == "sft"
+    manifest = read_manifest(root / "accel")
+    assert manifest["stage"] == "sft" and manifest["train_config"]["extra_datasets"] == [str(data)]
 
 
 def test_brightness_sanity_dataset(setup, tmp_path):
