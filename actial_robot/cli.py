@@ -425,6 +425,9 @@ def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for
 def loop(out: Path = typer.Option(Path("outputs/demo"), help="Everything goes here; a killed run resumes."),
          quick: bool = typer.Option(False, help="The smoke version (~5 minutes)."),
          engine: str = typer.Option("vllm", help="Model server for the episodes: vllm | transformers."),
+         enforce_eager: bool = typer.Option(None, "--enforce-eager/--compile",
+                                            help="vLLM with or without torch.compile (default: eager with --quick, "
+                                                 "whose few questions do not repay a compile; compiled otherwise)."),
          seed: int = typer.Option(0)):
     """The whole loop: data, SFT, GRPO, evaluation, serving, episodes through ROS 2, recording, retraining.
 
@@ -436,7 +439,8 @@ def loop(out: Path = typer.Option(Path("outputs/demo"), help="Everything goes he
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .loop import Loop, LoopConfig
 
-    cfg = (LoopConfig.quick if quick else LoopConfig)(out=str(out), engine=engine, seed=seed)
+    given = {} if enforce_eager is None else {"enforce_eager": enforce_eager}
+    cfg = (LoopConfig.quick if quick else LoopConfig)(out=str(out), engine=engine, seed=seed, **given)
     t0 = time.perf_counter()
     report = Loop(cfg, echo=console.print).run()
     console.print(report.read_text())
