@@ -1,6 +1,7 @@
 """The whole loop end to end, as `make demo QUICK=1` runs it: real data, training, vLLM, ROS 2 nodes, retraining.
 
-About 2.5 minutes on the 2-core CI machine. It caught what the per-part tests could not: the agent
+About 2.5 minutes on an earlier 2-core machine; 7 minutes on session 19's fresh, slower one (410 s,
+its vLLM serving without torch.compile: 472 s before). It caught what the per-part tests could not: the agent
 starting before the viewpoint recorder, so that a short run recorded one scene and failed at retraining.
 """
 
