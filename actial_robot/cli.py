@@ -531,8 +531,8 @@ def serve(checkpoint: Path = typer.Argument(..., help="A servable checkpoint dir
           vllm_python: str = typer.Option(None, help="A Python with vllm installed (default: .venv-vllm's)."),
           enforce_eager: bool = typer.Option(False, "--enforce-eager",
                                              help="vLLM: skip torch.compile. On 2 CPU cores a first start takes about "
-                                                  "half as long (48 s, not 105) and answers one client 0.7-0.8x as "
-                                                  "fast (bench/serve.py)."),
+                                                  "half as long (47 s, not 90) and answers one client 0.66x as fast "
+                                                  "(bench/serve.py --cold)."),
           config: Path = typer.Option(None, help="YAML with ServeConfig fields; options given here override it."),
           startup_timeout: float = typer.Option(600.0, help="Seconds to wait for the server to answer.")):
     """Serve a checkpoint behind an OpenAI-compatible API and wait; Ctrl-C or SIGTERM stops it cleanly.
