@@ -11,16 +11,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from training.dataset import load_manifest
 
 ACTIAL = Path(sys.executable).with_name("actial")
 
 
+# limits with room on slow machines (410 s in all on session 19's): a timeout here says "hung", not "slow"
+@pytest.mark.timeout(1500)
 def test_quick_loop_runs_to_the_report(tmp_path):
     out = tmp_path / "loop"
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     r = subprocess.run([str(ACTIAL), "loop", "--out", str(out), "--quick"], capture_output=True, text=True,
-                       timeout=540, env=env)
+                       timeout=1080, env=env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     report = (out / "REPORT.md").read_text()
     for section in ("## Viewpoint questions", "## Pick-and-place", "Through the ROS 2 nodes",
