@@ -59,12 +59,14 @@ def wave(client: SpatialClient, rows: list[dict], concurrency: int, n: int) -> d
 
 
 def clear_compile_caches() -> None:
-    """Remove torch inductor's and vLLM's compile caches, as a fresh machine has them."""
-    import getpass
+    """Remove torch inductor's and vLLM's compile caches, as a fresh machine has them (the server's torch is the
+    same release as ours, so torch's own answer names its inductor cache, TORCHINDUCTOR_CACHE_DIR included)."""
     import shutil
 
-    for d in (Path(tempfile.gettempdir()) / f"torchinductor_{getpass.getuser()}",
-              Path.home() / ".cache" / "vllm" / "torch_compile_cache"):
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    vllm_root = os.getenv("VLLM_CACHE_ROOT") or Path(os.getenv("XDG_CACHE_HOME") or Path.home() / ".cache") / "vllm"
+    for d in (cache_dir(), Path(vllm_root).expanduser() / "torch_compile_cache"):
         shutil.rmtree(d, ignore_errors=True)
 
 
