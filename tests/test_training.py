@@ -620,6 +620,7 @@ def test_grpo_keeps_the_questions_it_can_learn_from(tmp_path):
     at 4 answers each, 1 always right, 4 always wrong; mean pass rate 43%), so both kinds are there to tell apart.
     """
     from training import difficulty
+    from training.evaluate import InProcessAnswerer
     from training.sanity import text_answer_dataset
 
     data = text_answer_dataset(tmp_path / "text", n=400, size=56)
@@ -653,6 +654,16 @@ def test_grpo_keeps_the_questions_it_can_learn_from(tmp_path):
     again = difficulty.load_or_estimate(tmp_path / "grpo", cfg.model, must_not_ask,
                                         [(d, i, style[i]) for d, i in asked], filt)
     assert again == saved["rates"]
+
+    # group_stats (bench/grpo_temperature.py): the filter's seeded answers again, scored with GRPO's reward;
+    # every group the filter kept has mixed accuracy, so its rewards vary; greedy groups never vary
+    answerer = InProcessAnswerer.from_pretrained(sft)
+    prompts = [(d, i, style[i]) for d, i in asked]
+    hot = difficulty.group_stats(answerer, prompts, filt, progress=False)
+    assert hot["questions"] == 24 and hot["accuracy"] == pytest.approx(info["mean_pass_rate"])
+    assert hot["groups_with_variance"] * 24 >= info["kept"] and hot["mean_group_std"] > 0
+    cold = difficulty.group_stats(answerer, prompts, difficulty.PassRateFilter(samples=2, temperature=0.0), progress=False)
+    assert cold["groups_with_variance"] == 0 and cold["mean_group_std"] == 0
 
     with pytest.raises(ValueError, match="no question of the 24 asked"):
         run_grpo(GRPORunConfig(**{**cfg.__dict__, "output_dir": str(tmp_path / "none"),

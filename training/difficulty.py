@@ -63,35 +63,65 @@ def sample_prompts(prompts: list[tuple[str, str, bool]], filt: PassRateFilter) -
     return [prompts[i] for i in sorted(pick)]
 
 
-def estimate_pass_rates(answerer, prompts: list[tuple[str, str, bool]], filt: PassRateFilter,
-                        progress: bool = True) -> dict[str, float]:
-    """``{key(dir, id): share of filt.samples answers that were right}`` for each (dataset dir, row id, reasoning)
-    in ``prompts``, asked as GRPO will ask it (reasoning or direct) of ``answerer`` (an ``evaluate.Answerer``)
-    at ``filt.temperature``."""
+def sample_answers(answerer, prompts: list[tuple[str, str, bool]], filt: PassRateFilter, progress: bool = True,
+                   desc: str = "pass rates"):
+    """Yield ``(key, row, completion)``: ``filt.samples`` seeded answers to each (dataset dir, row id, reasoning) in
+    ``prompts``, asked as GRPO will ask it (reasoning or direct) of ``answerer`` (an ``evaluate.Answerer``) at
+    ``filt.temperature``; rows carry ``answer`` and what ``evaluate.row_tolerance`` reads."""
     from tqdm.auto import tqdm
 
     from .dataset import iter_rows
-    from .evaluate import _ROW_COLUMNS, row_tolerance
-    from .rewards import is_correct, parse_answer
+    from .evaluate import _ROW_COLUMNS
 
     style = {key(d, i): r for d, i, r in prompts}
     rows = []
     for d in dict.fromkeys(d for d, _, _ in prompts):
         rows += [r | {"_key": key(d, r["id"])} for r in iter_rows(d, columns=_ROW_COLUMNS) if key(d, r["id"]) in style]
-    hits = {r["_key"]: 0 for r in rows}
     groups = [[r for r in rows if style[r["_key"]] == reasoning] for reasoning in (False, True)]
     chunks = [(reasoning, g[b:b + filt.batch_size]) for reasoning, g in zip((False, True), groups)
               for b in range(0, len(g), filt.batch_size)]
-    bar = tqdm(total=len(chunks) * filt.samples, desc="pass rates", unit="batch", disable=not progress)
+    bar = tqdm(total=len(chunks) * filt.samples, desc=desc, unit="batch", disable=not progress)
     for s in range(filt.samples):
         for c, (reasoning, chunk) in enumerate(chunks):
             texts = answerer.answer(chunk, reasoning, temperature=filt.temperature,
                                     seed=filt.seed * 1_000_003 + s * 10_007 + c)
             for r, t in zip(chunk, texts):
-                hits[r["_key"]] += is_correct(parse_answer(t), r["answer"], row_tolerance(r))
+                yield r["_key"], r, t
             bar.update(1)
     bar.close()
+
+
+def estimate_pass_rates(answerer, prompts: list[tuple[str, str, bool]], filt: PassRateFilter,
+                        progress: bool = True) -> dict[str, float]:
+    """``{key(dir, id): share of filt.samples answers that were right}`` (``sample_answers``' answers)."""
+    from .evaluate import row_tolerance
+    from .rewards import is_correct, parse_answer
+
+    hits: dict[str, int] = {}
+    for k, r, t in sample_answers(answerer, prompts, filt, progress):
+        hits[k] = hits.get(k, 0) + is_correct(parse_answer(t), r["answer"], row_tolerance(r))
     return {k: h / filt.samples for k, h in hits.items()}
+
+
+def group_stats(answerer, prompts: list[tuple[str, str, bool]], filt: PassRateFilter, format_weight: float = 0.5,
+                accuracy_weight: float = 0.5, progress: bool = True) -> dict:
+    """What GRPO's groups would look like at ``filt.temperature``: each prompt answered ``filt.samples`` times
+    and scored with GRPO's reward; the share of groups whose rewards vary (the only ones with an advantage,
+    hence a gradient), accuracy and format rate over every answer, and the mean within-group reward std."""
+    from .evaluate import row_tolerance
+    from .rewards import format_ok, is_correct, parse_answer
+
+    rewards: dict[str, list[float]] = {}
+    right = formed = 0
+    for k, r, t in sample_answers(answerer, prompts, filt, progress, desc=f"groups at T={filt.temperature:g}"):
+        ok, fmt = is_correct(parse_answer(t), r["answer"], row_tolerance(r)), format_ok(t)
+        right, formed = right + ok, formed + fmt
+        rewards.setdefault(k, []).append(format_weight * fmt + accuracy_weight * ok)
+    stds = np.array([np.std(v) for v in rewards.values()])
+    n = max(sum(len(v) for v in rewards.values()), 1)
+    return {"temperature": filt.temperature, "questions": len(rewards), "samples": filt.samples,
+            "groups_with_variance": float((stds > 0).mean()) if stds.size else 0.0,
+            "accuracy": right / n, "format_rate": formed / n, "mean_group_std": float(stds.mean()) if stds.size else 0.0}
 
 
 def summary(rates: dict[str, float], filt: PassRateFilter) -> dict:
