@@ -13,6 +13,9 @@ Each prompt is asked as GRPO will ask it (direct or reasoning; about 90 answers/
 CPU thread, whose reasoning is a short motion chain), in process (``evaluate.InProcessAnswerer``, also where
 GRPO's rollouts run in vLLM). The rates are written to ``pass_rates.json`` in the run's output directory, so
 a resumed run reads them rather than asking again.
+
+``group_stats`` asks the same way and scores every answer with GRPO's reward: the share of groups that would
+carry a gradient at a given temperature, before training (``bench/grpo_temperature.py``).
 """
 
 from __future__ import annotations
