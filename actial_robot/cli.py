@@ -131,7 +131,7 @@ def data_horizon(out: Path = typer.Option(Path("data"), help="Folder for the rec
     """The horizon recipe's datasets (~2 min): the paper's three families on `horizon` and `horizon_spots`
     floors, the colour-turn rungs, and an evaluation set with the held-out floor `horizon_tiles`.
     Then: actial train sft --config training/configs/sft_tiny_horizon.yaml --dataset data/p3_horizon ...
-    (README, Training: the one-run recipe). A killed run resumes."""
+    (docs/training-log.md: the one-run recipe). A killed run resumes."""
     from training.dataset import DatasetError
     from training.engine import default_workers
     from training.recipe import horizon_data

@@ -9,7 +9,7 @@ answers by which way that point turned from photo 1 to photo 2; the sign that fi
 is then scored on every split. It looks at no object and at no place in the image.
 
 Why: the tiny preset learns the orbit questions where the floor makes the view's average colour follow the
-camera's heading (``sim_envs/backgrounds.horizon``) and not where it does not (README, Training). This
+camera's heading (``sim_envs/backgrounds.horizon``) and not where it does not (docs/training-log.md). This
 states how much of a model's accuracy such a global cue explains: a model at the rule's level may have
 learned nothing more than the rule, and on floors where the rule is at chance, a model above chance
 learned something else. Pretrained VLMs and the paper's real photos are not judged by it.

@@ -12,7 +12,7 @@ viewpoint question is asked. The first found the batching bug of 2026-11-26; the
 prompt's order matters (questions.user_content: with the photos before the question it stayed at 50%).
 Later rungs (``--only NAME``) ask for a square of any or a named colour, and which way one colour turned
 (``hue_turn``: the rung that, mixed into orbit data on ``horizon`` floors, taught the tiny model the orbit
-questions; README, Training).
+questions; docs/training-log.md).
 Writes ``bench/results/sanity.json``.
 """
 

@@ -5,7 +5,7 @@ targets after SFT and after GRPO, GRPO prompts/s.
     .venv/bin/python bench/train.py --data-root data      # reuse `actial data horizon --out data`
     .venv/bin/python bench/train.py --data outputs/demo/data --sft-steps 900   # sft_tiny.yaml on your dataset
 
-The horizon recipe (README, Training: one run): `actial data horizon`'s datasets, a fresh tiny model, one
+The horizon recipe (docs/training-log.md: one run): `actial data horizon`'s datasets, a fresh tiny model, one
 SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-domain questions every 50
 steps, where its phases end; the time is given without and with these checks), then 1,000 questions per
 split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor

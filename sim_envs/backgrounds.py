@@ -85,7 +85,7 @@ def horizon(rng: np.random.Generator, size: int) -> np.ndarray:
     tell which way the camera went around the objects, a cue that needs nothing found in the image
     (on ``hue_wheel`` every view holds the whole wheel around the object, and its average says little).
     The tiny preset learns the orbit questions here, and nowhere else so far, once the strong version of
-    the comparison (``training.sanity.hue_turn_dataset``) is mixed into its training (README, Training).
+    the comparison (``training.sanity.hue_turn_dataset``) is mixed into its training (docs/training-log.md).
     The hue's offset is random per scene, as on ``hue_wheel``.
     """
     # grey out to a quarter of the half-width (0.37 m on the 3 m floor), fully saturated from half of it:

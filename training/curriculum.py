@@ -1,4 +1,4 @@
-"""A curriculum: one SFT run in phases (``SFTRunConfig.curriculum``; README, Training: one run).
+"""A curriculum: one SFT run in phases (``SFTRunConfig.curriculum``; docs/training-log.md: one run).
 
 Each phase trains on its own rows (its families, extra datasets, hybrid mix and ``direct_think`` forms) for
 at most its ``steps``. A phase may start a new lr cycle (``lr``, ``warmup_steps``, ``lr_scheduler``), drop
@@ -223,7 +223,7 @@ def curriculum_lr_multipliers(cfg, clock: CurriculumClock | None = None):
     then the ``lr_scheduler`` shape (cosine, linear, constant) over the cycle's planned steps, each key
     defaulting to the run's. A cycle starts where ``clock`` says its first phase starts; one cut short by a
     gate stops where it is. The motion-chain path that reached 99% ran a constant-lr phase 1, then two
-    cosine cycles (README, Training: the motion chain).
+    cosine cycles (docs/training-log.md: the motion chain).
     """
     if not any(k in phase for phase in cfg.curriculum for k in CYCLE_KEYS):
         return None
@@ -254,7 +254,7 @@ def optimizer_resets(cfg, clock: CurriculumClock | None = None) -> list[int]:
     """The steps (optimiser steps done) at which a phase with ``reset_optimizer: true`` starts.
 
     There Adam's moments and step counts are dropped, as when a new run starts from the last checkpoint:
-    the 99% motion-chain path was three runs, each with a fresh optimiser (README, Training: the motion chain).
+    the 99% motion-chain path was three runs, each with a fresh optimiser (docs/training-log.md: the motion chain).
     """
     starts = (clock or CurriculumClock(cfg)).starts()
     return [start for phase, start in zip(cfg.curriculum, starts) if phase.get("reset_optimizer") and start]

@@ -2,7 +2,7 @@
 
 GRPO's advantage is a reward minus its group's mean: a question whose rollouts all score the same (all
 right, or all wrong) gives its group zero advantage and the step no gradient. After the horizon recipe's
-SFT, 91-96% of GRPO's groups on the recipe's own questions were like that (README, GRPO on the questions
+SFT, 91-96% of GRPO's groups on the recipe's own questions were like that (docs/training-log.md, GRPO on the questions
 it can learn from). So before training, the starting model answers a seeded sample of the candidate
 questions ``samples`` times each at GRPO's temperature, and GRPO keeps those answered right more often than
 ``min_pass`` and less often than ``max_pass`` (by default: at least once right and at least once wrong).

@@ -58,7 +58,7 @@ OPTIONS = {
 # question (which family, so which frame) at a fixed distance back from there: with the reasoning
 # instruction two tokens longer, a model trained on direct prompts answered reasoning prompts at 45-47%
 # (every family in one frame), and a 150-step cold start got one seed of three to 68%; worded to the
-# same length, the same models started at 67-75% and reached 99.7-100% by step 100 (README, Training:
+# same length, the same models started at 67-75% and reached 99.7-100% by step 100 (docs/training-log.md:
 # instructions of one length).
 DIRECT_INSTRUCTION = "Name the answer inside <think></think>, then give the option's letter inside <answer></answer>."
 REASONING_INSTRUCTION = ("First think step by step inside <think></think>, then give the letter inside "
@@ -97,7 +97,7 @@ def user_content(text: str, image_parts: list[dict]) -> list[dict]:
     relative: with the images first, the question's varying length came between them and the answer, so
     the answer's distance to photo 1 and photo 2 changed from question to question, and the from-scratch
     tiny model did not learn even "which way did the red square move?" in 700 steps; with the images
-    after the question it did in 400-500 (README, Training; bench/sanity.py). The instruction comes last,
+    after the question it did in 400-500 (docs/training-log.md; bench/sanity.py). The instruction comes last,
     next to the answer, as before: with the images last instead, the tiny model's chain of thought degenerated
     ("the the the ...", format rate 100% -> 0% in the loop's run). Every caller -- training, evaluation,
     the served model's client, the LLaMA-Factory export -- builds its prompt with this order.
@@ -123,7 +123,7 @@ def motion_think(family: str, question: str, answer_text: str, yaw_deg: float | 
     answer, which the question's frame of reference maps from those words: ``ego_translation`` repeats
     "moved", ``ego_rotation`` "turned", ``object_translation`` mirrors "moved". Without it, one image cue
     must give opposite answers under two wordings, and the tiny model learns that product of text and image
-    slowly (README, Training: the motion chain). None where the row has no such motion: other families, or
+    slowly (docs/training-log.md: the motion chain). None where the row has no such motion: other families, or
     a sanity rung not worded as one of the three. A rung worded as a family's question (``question`` is
     that family's) stands for the motion its answer implies. ``frame``: name the frame of reference before
     the answer (``moved right, turned left; object: left``), so the answer word depends on the word just

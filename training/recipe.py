@@ -4,7 +4,7 @@ trains on and what it is judged on.
 The paper's three families on floors whose colour gives the heading (``horizon``, ``horizon_spots``), the
 colour-turn rungs that teach a from-scratch model the comparison (``training/sanity.py``), and an evaluation
 set on scenes it never saw with a held-out floor that keeps the cue (``horizon_tiles``), and two with camera
-motions it never saw (``p3_near``, ``p3_far``: the held-out camera rigs). README, Training.
+motions it never saw (``p3_near``, ``p3_far``: the held-out camera rigs). docs/training-log.md.
 
     actial data horizon --out data      # ~2 min on 2 cores; a killed run resumes
 """

@@ -229,7 +229,7 @@ def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
     "right" follows that family's direction on a ``horizon`` floor: ``object_translation`` and
     ``ego_rotation`` answer "right" where ``ego_translation`` answers "left" (the object moves against the
     camera; an orbiting camera turns against its path). Mixed into the orbit data, these twins teach each
-    family's direction; the single worded rung teaches ``ego_translation``'s only (README, Training).
+    family's direction; the single worded rung teaches ``ego_translation``'s only (docs/training-log.md).
     """
     from .questions import OPTIONS, PAPER_FAMILIES, QUESTIONS
 

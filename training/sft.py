@@ -72,7 +72,7 @@ class SFTRunConfig(FromDict):
     # the run's; a list of forms mixes them). One optimiser spans the phases (unless a phase says
     # ``reset_optimizer: true``), and one lr schedule (unless a phase sets ``lr``, ``warmup_steps`` or
     # ``lr_scheduler``: a new cycle). ``until_accuracy: 0.9`` ends a phase early once its families, pooled, reach
-    # it on the held-out questions (needs eval_every). training/curriculum.py; README, Training: one run.
+    # it on the held-out questions (needs eval_every). training/curriculum.py; docs/training-log.md: one run.
     curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
@@ -112,7 +112,7 @@ def length_keys(styles: list[str]) -> list[int]:
     Batches pad to their longest row and chain-of-thought rows are ~2x longer, so grouping them roughly
     halves the tokens. The key must be this coarse: the sampler sorts each mega-batch by it, and exact
     text lengths sort by answer ("left" is shorter than "right"), which made every batch one answer and
-    kept the model at the answer prior (README, Training). Equal keys keep their random order (stable sort).
+    kept the model at the answer prior (docs/training-log.md). Equal keys keep their random order (stable sort).
     """
     return [2 if s == "reasoning" else 1 for s in styles]
 
@@ -231,7 +231,7 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
             direct, reasoning = last["eval_accuracy"], last["eval_reasoning_accuracy"]
             if reasoning < direct - COLD_START_GAP:
                 print(f"warning: at the last check the reasoning prompts answered {reasoning:.1%} and the direct "
-                      f"ones {direct:.1%}: the hybrid cold start did not take (README, Training: the cold "
+                      f"ones {direct:.1%}: the hybrid cold start did not take (docs/training-log.md: the cold "
                       f"start checks itself); evaluate with --prompt-style reasoning before GRPO", flush=True)
 
     return HeldOutAccuracy()

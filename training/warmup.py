@@ -2,7 +2,7 @@
 
 A pretrained Qwen2.5-VL starts SFT with a vision tower that already sees; the tiny preset's is
 random. SFT alone then has to grow the visual features and the language model's use of them at
-once, through the answer tokens only, which takes many steps (README, Training).
+once, through the answer tokens only, which takes many steps (docs/training-log.md).
 The warm-up trains the vision tower (and its merger) on the training split's own image pairs to
 regress the relative motion between the two views — sin and cos of the yaw change and the
 sideways move — with a small head that is thrown away afterwards. It uses the same poses the
@@ -11,10 +11,10 @@ labels come from, and only training rows.
 The head reads each image's tokens *averaged* ([mean of photo 1's tokens, mean of photo 2's]), not
 the tokens one by one: a head over the flattened tokens can key on single token positions, which the
 language model's attention does not reproduce, and SFT after such a warm-up stayed at the answer prior
-(README, Training). An average per image is what one attention head gets by attending evenly to one
+(docs/training-log.md). An average per image is what one attention head gets by attending evenly to one
 photo's tokens (e.g. from the ``<|vision_end|>`` token that closes it), so what the head learns to read,
 the language model could read too. (Measured: the averages tell the yaw change's sign for 85-87% of
-held-out pairs, and the tiny language model trained on top of them still stayed at the prior; README.)
+held-out pairs, and the tiny language model trained on top of them still stayed at the prior; docs/training-log.md.)
 """
 
 from __future__ import annotations
