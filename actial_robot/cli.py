@@ -22,7 +22,7 @@ data_app = typer.Typer(help="The viewpoint data engine: generate, inspect, expor
                             "datasets.load_dataset('parquet', data_files='DIR/shard-*.parquet') reads it.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
-model_app = typer.Typer(help="Model presets: build the tiny Qwen2.5-VL locally.", no_args_is_help=True)
+model_app = typer.Typer(help="Model presets: build the tiny Qwen2.5-VL locally; average checkpoints.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 train_app = typer.Typer(help="Training: SFT with the hybrid cold start, then GRPO (TRL). Configs: training/configs/*.yaml.",
                         no_args_is_help=True)
@@ -251,6 +251,25 @@ def model_build_tiny(data: Path = typer.Option(..., help="Dataset directory whos
         _fail(str(e))
     info = read_preset_info(path) or {}
     console.print(f"wrote {path} ({info.get('parameters', '?')} parameters, vocabulary {info.get('vocab_size', '?')})")
+
+
+@model_app.command("average")
+def model_average(checkpoints: list[Path] = typer.Argument(..., help="Two or more checkpoints trained from one "
+                                                           "starting model (e.g. one GRPO config at several seeds)."),
+                  out: Path = typer.Option(..., help="Directory for the averaged checkpoint (servable as any)."),
+                  weight: list[float] = typer.Option(None, help="One weight per checkpoint, in order (default: "
+                                                     "equal). Repeatable.")):
+    """Average the parameters of several runs into one model (a "model soup"): what the runs share stays,
+    what each seed drew averages out. Example, five GRPO seeds:
+    actial model average outputs/grpo-s0 outputs/grpo-s1 outputs/grpo-s2 outputs/grpo-s3 outputs/grpo-s4
+    --out outputs/grpo-soup (docs/training-log.md: averaging GRPO's seeds)."""
+    from training.average import average_checkpoints
+
+    try:
+        path = average_checkpoints(checkpoints, out, weights=weight or None)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    console.print(f"wrote {path}: the mean of {len(checkpoints)} checkpoints")
 
 
 def _train_config(cls, config: Path | None, overrides: dict):

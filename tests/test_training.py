@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -190,6 +191,48 @@ def test_checkpoint_reloads_with_identical_logits(setup):
     assert torch.equal(outs[0], outs[1])
     add_evaluation(ckpt, "smoke", {"accuracy": 0.5})
     assert json.loads((ckpt / MANIFEST).read_text())["evaluation"]["smoke"]["accuracy"] == 0.5
+
+
+def test_averaged_checkpoint_is_the_mean_and_loads(setup, tmp_path):
+    from safetensors.torch import load_file
+
+    from training.average import average_checkpoints
+
+    root, data, tiny = setup
+    ckpt = root / "sft"
+    if not (ckpt / MANIFEST).exists():
+        pytest.skip("needs the SFT test's checkpoint")
+    # a run and its start (WiSE-FT's interpolation), weighted 3:1
+    soup = average_checkpoints([ckpt, tiny], tmp_path / "soup", weights=[3, 1])
+    a, b, s = (load_file(p / "model.safetensors") for p in (ckpt, tiny, soup))
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # the SFT steps moved something to average
+    for k in a:
+        assert torch.allclose(s[k], 0.75 * a[k] + 0.25 * b[k], atol=1e-6), k
+    model, _ = load_model(soup)  # a servable checkpoint, not only tensors
+    assert sum(p.numel() for p in model.parameters()) > 0
+    m = read_manifest(soup)
+    assert [x["weight"] for x in m["averaged_from"]] == [0.75, 0.25] and m["stage"] == "sft"
+    # the mean of a model with itself is that model, bit for bit
+    same = average_checkpoints([ckpt, ckpt], tmp_path / "same")
+    assert all(torch.equal(t, a[k]) for k, t in load_file(same / "model.safetensors").items())
+    # what cannot be averaged says why
+    other = tmp_path / "other"
+    shutil.copytree(ckpt, other, ignore=shutil.ignore_patterns("trainer"))
+    cfg = json.loads((other / "config.json").read_text())
+    cfg["text_config"]["num_hidden_layers"] = cfg["text_config"].get("num_hidden_layers", 3) + 1
+    (other / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="different architectures"):
+        average_checkpoints([ckpt, other], tmp_path / "bad")
+    with pytest.raises(ValueError, match="at least two"):
+        average_checkpoints([ckpt], tmp_path / "bad")
+    with pytest.raises(ValueError, match="one non-negative number per checkpoint"):
+        average_checkpoints([ckpt, tiny], tmp_path / "bad", weights=[1])
+    with pytest.raises(ValueError, match="is one of the sources"):
+        average_checkpoints([ckpt, tiny], ckpt)
+    shutil.copy(ckpt / "config.json", other / "config.json")
+    (other / "model.safetensors").unlink()
+    with pytest.raises(ValueError, match="no model.safetensors"):
+        average_checkpoints([ckpt, other], tmp_path / "bad")
 
 
 def test_grpo_step(setup):

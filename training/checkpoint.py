@@ -34,7 +34,7 @@ def save_checkpoint(model, processor, out: str | Path, *, stage: str, preset: st
         if previous else [], "evaluation": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "package_version": __version__, **(extra or {}),
     }
-    _write_json(out / MANIFEST, manifest)
+    write_json(out / MANIFEST, manifest)
     try:
         from .evaluate import plot_training_curves
 
@@ -56,10 +56,10 @@ def add_evaluation(checkpoint: str | Path, name: str, results: dict) -> None:
     if manifest is None:
         raise FileNotFoundError(f"{checkpoint} has no {MANIFEST}: not a checkpoint written by actial")
     manifest.setdefault("evaluation", {})[name] = results
-    _write_json(p, manifest)
+    write_json(p, manifest)
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str))
     os.replace(tmp, path)
