@@ -298,6 +298,8 @@ _TRAIN_OPTS = dict(
     max_steps=typer.Option(None, help="Optimisation steps (overrides epochs)."),
     preset=typer.Option(None, help="tiny | qwen2.5-vl-3b | qwen2.5-vl-7b."),
     extra_dataset=typer.Option(None, help="More dataset directories mixed into the training split (repeatable)."),
+    seed=typer.Option(None, help="Seed (overrides the config's): another draw of the run, e.g. several to average "
+                                 "with `actial model average`."),
 )
 
 
@@ -305,7 +307,7 @@ _TRAIN_OPTS = dict(
 def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["model"],
               dataset: str = _TRAIN_OPTS["dataset"], out: str = _TRAIN_OPTS["out"],
               max_steps: int = _TRAIN_OPTS["max_steps"], preset: str = _TRAIN_OPTS["preset"],
-              extra_dataset: list[str] = _TRAIN_OPTS["extra_dataset"],
+              extra_dataset: list[str] = _TRAIN_OPTS["extra_dataset"], seed: int = _TRAIN_OPTS["seed"],
               reasoning_ratio: float = typer.Option(None, help="Hybrid cold start: share of chain-of-thought samples.")):
     """Supervised fine-tuning with the hybrid cold start (loss on the assistant turn only)."""
     import os
@@ -315,7 +317,7 @@ def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["mo
 
     cfg = _train_config(SFTRunConfig, config, {"model": model, "dataset": dataset, "output_dir": out,
                                                 "max_steps": max_steps, "preset": preset,
-                                                "reasoning_ratio": reasoning_ratio,
+                                                "reasoning_ratio": reasoning_ratio, "seed": seed,
                                                 "extra_datasets": extra_dataset or None})
     console.print(f"checkpoint: {run_sft(cfg)}")
 
@@ -324,7 +326,7 @@ def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["mo
 def train_grpo(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["model"],
                dataset: str = _TRAIN_OPTS["dataset"], out: str = _TRAIN_OPTS["out"],
                max_steps: int = _TRAIN_OPTS["max_steps"], preset: str = _TRAIN_OPTS["preset"],
-               extra_dataset: list[str] = _TRAIN_OPTS["extra_dataset"]):
+               extra_dataset: list[str] = _TRAIN_OPTS["extra_dataset"], seed: int = _TRAIN_OPTS["seed"]):
     """GRPO from an SFT checkpoint: reward = 0.5 format + 0.5 accuracy, KL 0.01, clip 0.2."""
     import os
 
@@ -332,7 +334,7 @@ def train_grpo(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["m
     from training.grpo import GRPORunConfig, run_grpo
 
     cfg = _train_config(GRPORunConfig, config, {"model": model, "dataset": dataset, "output_dir": out,
-                                                 "max_steps": max_steps, "preset": preset,
+                                                 "max_steps": max_steps, "preset": preset, "seed": seed,
                                                  "extra_datasets": extra_dataset or None})
     console.print(f"checkpoint: {run_grpo(cfg)}")
 

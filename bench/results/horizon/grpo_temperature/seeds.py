@@ -5,7 +5,7 @@ import sys
 sys.path.insert(0, "/work/main")
 from pathlib import Path
 import numpy as np
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student-t 97.5% quantiles by degrees of freedom
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}  # Student-t 97.5% quantiles by degrees of freedom
 from training.evaluate import load_report, paired_difference
 names = [("p3_tiles", "test", "in-domain"), ("p3_tiles", "test_backgrounds", "held-out floor"),
          ("p3_near", "test_backgrounds", "near, held-out floor"), ("p3_far", "test_backgrounds", "far, held-out floor"),
