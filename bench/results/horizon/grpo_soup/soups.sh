@@ -4,8 +4,8 @@
 # T15s5, T15s6, T15s8 with ../grpo_temperature/grpo.sh, C2-C7 with ../grpo_temperature/ctl.sh, G1-G2 with grpo.sh,
 # their S set to /work/runs/s21).
 # (soup5, soupA, soupB and soupC were first made by a float32 mean before `actial model average` existed;
-# the tool's float64 mean differs from it by at most 1.2e-7 per weight, and soup5 made both ways gave the same
-# completion to every one of its 9,774 evaluation prompts.)
+# the tool's weighted float32 sum differs from it by at most 2.4e-7 per weight, and soup5 made both ways gave the
+# same completion to every one of its 9,774 evaluation prompts.)
 set -e; cd /work/main; A=".venv/bin/actial model average"; R=/work/runs; T=$R/s20; S=$R/s21
 $A $T/T15 $T/T15s1 $T/T15s2 $T/T15s3 $T/T15s4 --out $S/soup5   # GRPO, temperature 1.5, seeds 0-4
 $A $T/T15 $T/T15s1 --out $S/soupA                              # seeds 0, 1
