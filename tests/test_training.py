@@ -230,6 +230,11 @@ def test_averaged_checkpoint_is_the_mean_and_loads(setup, tmp_path):
     with pytest.raises(ValueError, match="is one of the sources"):
         average_checkpoints([ckpt, tiny], ckpt)
     shutil.copy(ckpt / "config.json", other / "config.json")
+    manifest = read_manifest(other)  # the same weights, said to come from another starting model
+    (other / MANIFEST).write_text(json.dumps({**manifest, "base_model": str(tmp_path / "another-start")}))
+    with pytest.raises(ValueError, match="trained from different models"):
+        average_checkpoints([ckpt, other], tmp_path / "bad")
+    (other / MANIFEST).write_text(json.dumps(manifest))
     (other / "model.safetensors").unlink()
     with pytest.raises(ValueError, match="no model.safetensors"):
         average_checkpoints([ckpt, other], tmp_path / "bad")
