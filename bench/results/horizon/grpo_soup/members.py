@@ -1,10 +1,10 @@
 """members.py BASE SOUP:MEMBER,MEMBER,... ...: each averaged model's paired difference from BASE (points), its
 members' mean difference, and the soup minus that mean: what averaging adds beyond the runs it averages."""
 import sys
-sys.path.insert(0, "/work/main")
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_temperature"))
 import numpy as np
-from training.evaluate import load_report, paired_difference
+from seeds import differences
 names = [("p3_tiles", "test", "in-domain"), ("p3_tiles", "test_backgrounds", "held-out floor"),
          ("p3_near", "test", "small turns"), ("p3_near", "test_backgrounds", "small turns, held-out floor"),
          ("p3_far", "test", "wide turns"), ("p3_far", "test_backgrounds", "wide turns, held-out floor")]
@@ -16,9 +16,7 @@ for arg in sys.argv[2:]:
     members = members.split(",")
     cells = []
     for st, sp, _ in names:
-        b = load_report(base / f"eval_{st}.json")
-        s = 100 * paired_difference(b, load_report(Path(soup) / f"eval_{st}.json"), sp)["diff"]
-        m = float(np.mean([100 * paired_difference(b, load_report(Path(r) / f"eval_{st}.json"), sp)["diff"]
-                           for r in members]))
+        s = differences(base, [soup], st, sp)[0]
+        m = float(np.mean(differences(base, members, st, sp)))
         cells.append(f"{s:+.1f} / {m:+.1f} (**{s - m:+.1f}**)")
     print(f"| {Path(soup).name} ({len(members)}) | " + " | ".join(cells) + " |")

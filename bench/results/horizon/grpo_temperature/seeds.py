@@ -5,25 +5,37 @@ import sys
 sys.path.insert(0, "/work/main")
 from pathlib import Path
 import numpy as np
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}  # Student-t 97.5% quantiles by degrees of freedom
 from training.evaluate import load_report, paired_difference
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}  # Student-t 97.5% quantiles by degrees of freedom
 names = [("p3_tiles", "test", "in-domain"), ("p3_tiles", "test_backgrounds", "held-out floor"),
          ("p3_near", "test_backgrounds", "near, held-out floor"), ("p3_far", "test_backgrounds", "far, held-out floor"),
          ("p3_tiles_reasoning", "test_backgrounds", "reasoning, held-out floor")]
-base = Path(sys.argv[1])
-print("| config (runs) | " + " | ".join(n for _, _, n in names) + " |")
-print("|---" * (len(names) + 1) + "|")
-for arg in sys.argv[2:]:
-    label, runs = arg.split(":")
-    runs = runs.split(",")
-    cells = []
-    for st, sp, _ in names:
-        d = [100 * paired_difference(load_report(base / f"eval_{st}.json"), load_report(Path(r) / f"eval_{st}.json"), sp)["diff"]
-             for r in runs]
-        m = float(np.mean(d))
-        if len(d) > 1:
-            h = T975[len(d) - 1] * np.std(d, ddof=1) / np.sqrt(len(d))
-            cells.append(f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}] ({', '.join(f'{x:+.1f}' for x in d)})")
-        else:
-            cells.append(f"{m:+.1f}")
-    print(f"| {label} ({len(runs)}) | " + " | ".join(cells) + " |")
+
+
+def differences(base, runs, stage, split):
+    """Each run's accuracy minus BASE's on the same questions of ``stage``'s ``split`` (points)."""
+    b = load_report(Path(base) / f"eval_{stage}.json")
+    return [100 * paired_difference(b, load_report(Path(r) / f"eval_{stage}.json"), split)["diff"] for r in runs]
+
+
+def main():
+    base = Path(sys.argv[1])
+    print("| config (runs) | " + " | ".join(n for _, _, n in names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for arg in sys.argv[2:]:
+        label, runs = arg.split(":")
+        runs = runs.split(",")
+        cells = []
+        for st, sp, _ in names:
+            d = differences(base, runs, st, sp)
+            m = float(np.mean(d))
+            if len(d) > 1:
+                h = T975[len(d) - 1] * np.std(d, ddof=1) / np.sqrt(len(d))
+                cells.append(f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}] ({', '.join(f'{x:+.1f}' for x in d)})")
+            else:
+                cells.append(f"{m:+.1f}")
+        print(f"| {label} ({len(runs)}) | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
