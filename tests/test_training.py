@@ -240,13 +240,46 @@ def test_averaged_checkpoint_is_the_mean_and_loads(setup, tmp_path):
         average_checkpoints([ckpt, other], tmp_path / "bad")
 
 
+def test_tail_average_saves_the_mean_of_the_last_steps_and_resumes(setup, tmp_path):
+    from safetensors.torch import load_file
+
+    from training.average import TAIL_STATE
+
+    root, data, tiny = setup
+    out = tmp_path / "tail"
+    cfg = SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(out), max_steps=4, batch_size=4,
+                       learning_rate=1e-3, warmup_steps=0, logging_steps=1, save_steps=1, save_total_limit=10,
+                       threads=1, average_from_step=2)
+    ckpt = run_sft(cfg)
+    assert read_manifest(ckpt)["tail_average"] == {"from_step": 2, "steps_averaged": 3}
+    # the Trainer's checkpoints hold the weights after each step: the saved model is the mean of steps 2-4
+    steps = [load_file(out / "trainer" / f"checkpoint-{i}" / "model.safetensors") for i in (2, 3, 4)]
+    saved = load_file(ckpt / "model.safetensors")
+    assert any(not torch.equal(steps[0][k], steps[2][k]) for k in saved)  # the steps moved something to average
+    for k in saved:
+        assert torch.allclose(saved[k], sum(s[k] for s in steps) / 3, atol=1e-6), k
+    # killed after step 3: the rerun resumes from checkpoint-3 with the mean so far, and saves the same model
+    assert (out / "trainer" / "checkpoint-3" / TAIL_STATE).is_file()
+    again = tmp_path / "again"
+    shutil.copytree(out / "trainer", again / "trainer", ignore=shutil.ignore_patterns("checkpoint-4"))
+    resumed = run_sft(SFTRunConfig(**{**cfg.__dict__, "output_dir": str(again)}))
+    m = read_manifest(resumed)
+    assert m["resumed"] and m["tail_average"] == {"from_step": 2, "steps_averaged": 3}
+    for k, t in load_file(resumed / "model.safetensors").items():
+        assert torch.allclose(t, saved[k], atol=1e-5), k
+    with pytest.raises(ValueError, match="counts optimiser steps from 1"):
+        run_sft(SFTRunConfig(**{**cfg.__dict__, "output_dir": str(tmp_path / "bad"), "average_from_step": 0}))
+
+
 def test_grpo_step(setup):
     root, data, tiny = setup
     ckpt = run_grpo(GRPORunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "grpo"), max_steps=1,
                                   num_generations=4, prompts_per_step=2, max_completion_length=16,
-                                  learning_rate=1e-5, logging_steps=1, threads=1, direct_ratio=0.5))
+                                  learning_rate=1e-5, logging_steps=1, threads=1, direct_ratio=0.5,
+                                  average_from_step=1))
     m = read_manifest(ckpt)
     log = m["log_history"][0]
+    assert m["tail_average"] == {"from_step": 1, "steps_averaged": 1}  # GRPO saves through the same path
     assert m["stage"] == "grpo" and "reward" in log and "kl" in log
     assert "rewards/format_reward/mean" in log and "rewards/accuracy_reward/mean" in log
 

@@ -8,6 +8,10 @@ Averaging a fine-tuned model with its own start (WiSE-FT) is the same operation 
 
 Works on full checkpoints, a single ``model.safetensors`` or sharded with an index: the tiny preset, and
 the 3B/7B presets, whose LoRA adapters are merged before saving.
+
+``TailAverage`` does the same along one run: the model a run saves is the mean of its weights after every
+step from ``average_from_step`` on (stochastic weight averaging, Izmailov et al. 2018; LAWA), at the cost
+of one float32 copy of the trainable parameters.
 """
 
 from __future__ import annotations
@@ -122,3 +126,66 @@ def average_checkpoints(paths: list[str | Path], out: str | Path, weights: list[
                     "train_config", {}).get("seed")} for p, w in zip(paths, weights)]}
     write_json(out / MANIFEST, manifest)
     return out
+
+
+TAIL_STATE = "tail_average.safetensors"  # in each Trainer checkpoint: the running mean so far, for a resume
+
+
+def tail_average_callback(model, from_step: int):
+    """A ``transformers.TrainerCallback`` that keeps the running mean of ``model``'s trainable parameters after
+    every optimiser step from ``from_step`` on; ``apply()`` then puts the mean into the model (before it is
+    merged and saved). Frozen parameters do not change and are not copied. With LoRA the adapters' two factors
+    are averaged each (the mean of products is not the product of means; close for the small steps of a
+    tail). The mean is saved beside each Trainer checkpoint and read back when the run resumes."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import TrainerCallback
+
+    if from_step < 1:
+        raise ValueError(f"average_from_step counts optimiser steps from 1; got {from_step}")
+
+    class TailAverage(TrainerCallback):
+        def __init__(self):
+            self.params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+            self.mean: dict[str, torch.Tensor] = {}
+            self.count = 0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            saved = Path(args.output_dir) / f"checkpoint-{state.global_step}" / TAIL_STATE
+            if state.global_step > 0 and saved.is_file():  # a resumed run: go on from the checkpoint's mean
+                from safetensors import safe_open
+
+                with safe_open(saved, framework="pt") as f:
+                    self.count = int(f.metadata()["count"])
+                self.mean = load_file(saved)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step < from_step:
+                return
+            self.count += 1
+            with torch.no_grad():
+                for name, p in self.params.items():
+                    x = p.detach().float().cpu()
+                    if name in self.mean:
+                        self.mean[name] += (x - self.mean[name]) / self.count
+                    else:
+                        self.mean[name] = x.clone()
+
+        def on_save(self, args, state, control, **kwargs):
+            if self.count:
+                ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                if ckpt.is_dir():
+                    save_file(self.mean, ckpt / TAIL_STATE, metadata={"count": str(self.count)})
+
+        def apply(self) -> dict:
+            """Load the mean into the model; what was averaged, for the manifest."""
+            if not self.count:
+                print(f"tail average: the run ended before step {from_step}; its last weights are saved as they are",
+                      flush=True)
+            else:
+                with torch.no_grad():
+                    for name, p in self.params.items():
+                        p.copy_(self.mean[name].to(p.dtype))
+            return {"from_step": from_step, "steps_averaged": self.count}
+
+    return TailAverage()

@@ -45,6 +45,8 @@ class GRPORunConfig(FromDict):
     save_steps: int = 100
     save_total_limit: int = 2
     seed: int = 0
+    # save the mean of the weights after every step from this one on (training/average.py), not the last step's
+    average_from_step: int | None = None
     lora: bool | None = None
     gradient_checkpointing: bool = False
     use_vllm: bool = False  # GPUs: colocated vLLM rollouts

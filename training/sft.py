@@ -56,6 +56,8 @@ class SFTRunConfig(FromDict):
     save_steps: int = 200
     save_total_limit: int = 2
     seed: int = 0
+    # save the mean of the weights after every step from this one on (training/average.py), not the last step's
+    average_from_step: int | None = None
     lora: bool | None = None  # None: the preset's default (3b/7b: LoRA on the language model)
     gradient_checkpointing: bool = False
     threads: int | None = None  # torch CPU threads (None: torch's default)
@@ -373,9 +375,17 @@ def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict)
     resume = _resumable(out)
     if resume and not lora:  # LoRA: Trainer restores the adapter weights itself
         restore_checkpoint_weights(trainer.model, out / "trainer")
+    tail = None
+    if cfg.average_from_step is not None:
+        from .average import tail_average_callback
+
+        tail = tail_average_callback(trainer.model, cfg.average_from_step)
+        trainer.add_callback(tail)
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = time.perf_counter() - t0
+    if tail is not None:
+        extra = {**extra, "tail_average": tail.apply()}
     final = trainer.model.merge_and_unload() if lora else trainer.model  # vLLM serves merged weights (DESIGN.md)
     return save_checkpoint(final, processor, out, stage=stage, preset=cfg.preset, base_model=cfg.model,
                            dataset=cfg.dataset, train_config=dataclasses.asdict(cfg),
