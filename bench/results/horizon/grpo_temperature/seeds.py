@@ -18,6 +18,15 @@ def differences(base, runs, stage, split):
     return [100 * paired_difference(b, load_report(Path(r) / f"eval_{stage}.json"), split)["diff"] for r in runs]
 
 
+def over_seeds(d) -> str:
+    """The mean of per-seed differences, its Student-t 95% interval over seeds and the differences (a table cell)."""
+    m = float(np.mean(d))
+    if len(d) < 2:
+        return f"{m:+.1f}"
+    h = T975[len(d) - 1] * np.std(d, ddof=1) / np.sqrt(len(d))
+    return f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}] ({', '.join(f'{x:+.1f}' for x in d)})"
+
+
 def main():
     base = Path(sys.argv[1])
     print("| config (runs) | " + " | ".join(n for _, _, n in names) + " |")
@@ -27,13 +36,7 @@ def main():
         runs = runs.split(",")
         cells = []
         for st, sp, _ in names:
-            d = differences(base, runs, st, sp)
-            m = float(np.mean(d))
-            if len(d) > 1:
-                h = T975[len(d) - 1] * np.std(d, ddof=1) / np.sqrt(len(d))
-                cells.append(f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}] ({', '.join(f'{x:+.1f}' for x in d)})")
-            else:
-                cells.append(f"{m:+.1f}")
+            cells.append(over_seeds(differences(base, runs, st, sp)))
         print(f"| {label} ({len(runs)}) | " + " | ".join(cells) + " |")
 
 
