@@ -172,7 +172,7 @@ def tail_average_callback(model, from_step: int):
                         self.mean[name] = x.clone()
 
         def on_save(self, args, state, control, **kwargs):
-            if self.count:
+            if self.count and state.is_world_process_zero:  # every DDP process holds the same mean
                 ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
                 if ckpt.is_dir():
                     save_file(self.mean, ckpt / TAIL_STATE, metadata={"count": str(self.count)})

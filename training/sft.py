@@ -379,6 +379,12 @@ def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict)
     if cfg.average_from_step is not None:
         from .average import tail_average_callback
 
+        from transformers.integrations import is_deepspeed_zero3_enabled
+
+        if getattr(trainer, "is_fsdp_enabled", False) or is_deepspeed_zero3_enabled():
+            raise ValueError("average_from_step needs every process to hold whole parameters (one process, DDP or "
+                             "ZeRO-2); FSDP and ZeRO-3 shard them. Save checkpoints instead (save_steps) and "
+                             "average them with `actial model average`")
         tail = tail_average_callback(trainer.model, cfg.average_from_step)
         trainer.add_callback(tail)
     t0 = time.perf_counter()
