@@ -12,7 +12,7 @@ base = Path(sys.argv[1])
 print("| comparison (seeds) | " + " | ".join(n for _, _, n in names) + " |")
 print("|---" * (len(names) + 1) + "|")
 for arg in sys.argv[2:]:
-    label, pairs = arg.split(":")
+    label, pairs = arg.rsplit(":", 1)
     runs, refs = zip(*(p.split("=") for p in pairs.split(",")))
     cells = []
     for st, sp, _ in names:
