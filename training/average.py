@@ -9,9 +9,9 @@ Averaging a fine-tuned model with its own start (WiSE-FT) is the same operation 
 Works on full checkpoints, a single ``model.safetensors`` or sharded with an index: the tiny preset, and
 the 3B/7B presets, whose LoRA adapters are merged before saving.
 
-``TailAverage`` does the same along one run: the model a run saves is the mean of its weights after every
-step from ``average_from_step`` on (stochastic weight averaging, Izmailov et al. 2018; LAWA), at the cost
-of one float32 copy of the trainable parameters.
+``tail_average_callback`` does the same along one run: the model a run saves is the mean of its weights
+after every step from ``average_from_step`` on (stochastic weight averaging, Izmailov et al. 2018; LAWA),
+at the cost of one float32 copy of the trainable parameters.
 """
 
 from __future__ import annotations
