@@ -31,4 +31,11 @@ done
 $A $S/Q10 $S/Q11 $S/Q12 --out $S/soupQa
 $A $S/Q13 $S/Q14 $S/Q15 --out $S/soupQb
 $A $S/Q16 $S/Q17 $S/Q18 --out $S/soupQc
-for m in soupA5 soupK5 soupQa soupQb soupQc Q10; do bash $H/grpo_waves/ev.sh $S/$m $S/ev_$m 1 > $S/ev_$m.txt 2>&1; done
+for s in 10 11 12 13 14 15 16 17 18; do  # their SFT control: three 100-step SFT runs averaged, three draws
+  .venv/bin/actial train sft --config $H/grpo_tail/SFT_100.yaml --seed $s --model /work/runs/s19/sft0 \
+    --dataset $D/p3_horizon --extra-dataset $D/p3_spots --out $S/P$s > $S/P$s.log 2>&1
+done
+$A $S/P10 $S/P11 $S/P12 --out $S/soupPa
+$A $S/P13 $S/P14 $S/P15 --out $S/soupPb
+$A $S/P16 $S/P17 $S/P18 --out $S/soupPc
+for m in soupA5 soupK5 soupQa soupQb soupQc Q10 soupPa soupPb soupPc; do bash $H/grpo_waves/ev.sh $S/$m $S/ev_$m 1 > $S/ev_$m.txt 2>&1; done
