@@ -23,19 +23,23 @@ PY
 A=".venv/bin/actial model average"
 $A $S/A0 $S/A1 $S/A2 $S/A3 $S/A4 --out $S/soupA5   # five tail-averaged GRPO runs averaged
 $A $S/K0 $S/K1 $S/K2 $S/K3 $S/K4 --out $S/soupK5   # five tail-averaged SFT runs averaged
-# the same compute as one 300-step run: three 100-step runs (GRPO_100.yaml) averaged, three draws
-for s in 10 11 12 13 14 15 16 17 18; do
+# the same compute as one 300-step run: three 100-step runs (GRPO_100.yaml) averaged, five draws
+for s in $(seq 10 24); do
   .venv/bin/actial train grpo --config $H/grpo_tail/GRPO_100.yaml --seed $s --model /work/runs/s19/sft0 \
     --dataset $D/p3_horizon --extra-dataset $D/p3_spots --out $S/Q$s > $S/Q$s.log 2>&1
 done
 $A $S/Q10 $S/Q11 $S/Q12 --out $S/soupQa
 $A $S/Q13 $S/Q14 $S/Q15 --out $S/soupQb
 $A $S/Q16 $S/Q17 $S/Q18 --out $S/soupQc
-for s in 10 11 12 13 14 15 16 17 18; do  # their SFT control: three 100-step SFT runs averaged, three draws
+$A $S/Q19 $S/Q20 $S/Q21 --out $S/soupQd
+$A $S/Q22 $S/Q23 $S/Q24 --out $S/soupQe
+for s in $(seq 10 24); do  # their SFT control: three 100-step SFT runs averaged, five draws
   .venv/bin/actial train sft --config $H/grpo_tail/SFT_100.yaml --seed $s --model /work/runs/s19/sft0 \
     --dataset $D/p3_horizon --extra-dataset $D/p3_spots --out $S/P$s > $S/P$s.log 2>&1
 done
 $A $S/P10 $S/P11 $S/P12 --out $S/soupPa
 $A $S/P13 $S/P14 $S/P15 --out $S/soupPb
 $A $S/P16 $S/P17 $S/P18 --out $S/soupPc
-for m in soupA5 soupK5 soupQa soupQb soupQc Q10 soupPa soupPb soupPc; do bash $H/grpo_waves/ev.sh $S/$m $S/ev_$m 1 > $S/ev_$m.txt 2>&1; done
+$A $S/P19 $S/P20 $S/P21 --out $S/soupPd
+$A $S/P22 $S/P23 $S/P24 --out $S/soupPe
+for m in soupA5 soupK5 soupQa soupQb soupQc soupQd soupQe Q10 soupPa soupPb soupPc soupPd soupPe; do bash $H/grpo_waves/ev.sh $S/$m $S/ev_$m 1 > $S/ev_$m.txt 2>&1; done
