@@ -138,7 +138,8 @@ def tail_average_callback(model, from_step: int):
     are averaged each (the mean of products is not the product of means; close for the small steps of a
     tail). The mean is saved beside each Trainer checkpoint and read back when the run resumes."""
     import torch
-    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+    from safetensors.torch import save_file
     from transformers import TrainerCallback
 
     if from_step < 1:
@@ -153,11 +154,9 @@ def tail_average_callback(model, from_step: int):
         def on_train_begin(self, args, state, control, **kwargs):
             saved = Path(args.output_dir) / f"checkpoint-{state.global_step}" / TAIL_STATE
             if state.global_step > 0 and saved.is_file():  # a resumed run: go on from the checkpoint's mean
-                from safetensors import safe_open
-
-                with safe_open(saved, framework="pt") as f:
+                with safe_open(saved, framework="pt") as f:  # one read: the tensors and their count
                     self.count = int(f.metadata()["count"])
-                self.mean = load_file(saved)
+                    self.mean = {name: f.get_tensor(name) for name in f.keys()}
 
         def on_step_end(self, args, state, control, **kwargs):
             if state.global_step < from_step:
