@@ -117,6 +117,33 @@ def _grpo(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: 
                   "direct_ratio": gcfg.direct_ratio, "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / seconds}
 
 
+def _grpo_averaged(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
+                   steps: int | None, seed: int | None, runs: int) -> tuple[Path, dict]:
+    """``runs`` GRPO runs at seeds ``seed``, ``seed`` + 1, ... for 1/``runs`` of the steps each (one run's
+    compute), their weights averaged (training/average.py): (checkpoint, speed summary over all runs)."""
+    import yaml
+
+    from training.average import average_checkpoints
+
+    if runs == 1:
+        return _grpo(config, sft, dataset, extra_datasets, out, steps, seed)
+    total = steps or yaml.safe_load((ROOT / "training" / "configs" / f"{config}.yaml").read_text())["max_steps"]
+    if total < runs:
+        raise SystemExit(f"--grpo-runs {runs} splits {total} GRPO steps into runs of {total // runs}: "
+                         "give at least one step per run (--grpo-steps)")
+    first = 0 if seed is None else seed
+    members, speeds = [], []
+    for i in range(runs):
+        ckpt, speed = _grpo(config, sft, dataset, extra_datasets, out / f"run{i}", total // runs, first + i)
+        members.append(ckpt)
+        speeds.append(speed)
+    seconds = sum(s["train_seconds"] for s in speeds)
+    prompts = sum(s["prompts_per_s"] * s["train_seconds"] for s in speeds)
+    return average_checkpoints(members, out / "average"), {
+        **speeds[0], "steps": sum(s["steps"] for s in speeds), "runs": runs, "seeds": list(range(first, first + runs)),
+        "train_seconds": seconds, "prompts_per_s": prompts / seconds}
+
+
 def _cell(metrics: dict, split: str, key: str = "accuracy") -> dict | None:
     c = metrics.get(split, {}).get("all")
     return None if c is None else c[key]
@@ -170,8 +197,8 @@ def _recipe(args) -> None:
     results = {"sft": sft_sum, **({"sft_checkpoint": str(args.sft)} if args.sft else {})}
     results["sft_eval"], sft_reports = _evaluate(sft, data, args.tables, "sft")
 
-    grpo, results["grpo"] = _grpo("grpo_tiny_horizon", sft, data["p3_horizon"], [data["p3_spots"]], work / "grpo",
-                                  args.grpo_steps, args.seed)
+    grpo, results["grpo"] = _grpo_averaged("grpo_tiny_horizon", sft, data["p3_horizon"], [data["p3_spots"]],
+                                           work / "grpo", args.grpo_steps, args.seed, args.grpo_runs)
     results["grpo_eval"], grpo_reports = _evaluate(grpo, data, args.tables, "grpo")
     results.update(grpo_gain=_gains(sft_reports, grpo_reports), seed=sft_cfg.seed, data_seconds=data_s,
                    data=data, work=str(work), cpu_count=os.cpu_count())
@@ -199,7 +226,9 @@ def print_recipe(results: dict) -> None:
     t = Table(title=f"The horizon recipe on this machine (tiny preset, {origin}, seed {results.get('seed', 0)})")
     t.add_column("measure")
     t.add_column("SFT", justify="right")
-    t.add_column(f"GRPO ({results['grpo']['steps']} steps)", justify="right")
+    g = results["grpo"]
+    runs = f", {g['runs']} runs averaged" if g.get("runs", 1) > 1 else ""
+    t.add_column(f"GRPO ({g['steps']} steps{runs})", justify="right")
     t.add_column("GRPO - SFT, same questions [95% paired]", justify="right")
     t.add_row("SFT wall time (data and evaluation not counted: training only)",
               f"{s['train_seconds'] / 60:.1f} min ({s['steps']} steps, {s['samples_per_s']:.0f} samples/s)", "")
@@ -269,6 +298,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="instead of the recipe: sft_tiny.yaml on this dataset")
     ap.add_argument("--sft-steps", type=int, default=900, help="with --data")
     ap.add_argument("--grpo-steps", type=int, help="GRPO steps (default: the GRPO config's max_steps)")
+    ap.add_argument("--grpo-runs", type=int, default=1,
+                    help="split GRPO's steps into this many runs at consecutive seeds and average their weights "
+                         "(one run's compute; 3: docs/training-log.md, averaging at one run's compute)")
     ap.add_argument("--sft", type=Path, help="an SFT checkpoint of the recipe (e.g. an earlier run's): skip SFT, "
                                              "evaluate it, run GRPO from it (its SFT time is read from its manifest: "
                                              "for a resumed run, the part after the resume)")
