@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_temperature"))
 import numpy as np
-from seeds import differences
+from seeds import differences, table
 names = [("p3_tiles", "test", "in-domain"), ("p3_tiles", "test_backgrounds", "held-out floor"),
          ("p3_near", "test", "small turns"), ("p3_near", "test_backgrounds", "small turns, held-out floor"),
          ("p3_far", "test", "wide turns"), ("p3_far", "test_backgrounds", "wide turns, held-out floor")]
@@ -12,17 +12,14 @@ names = [("p3_tiles", "test", "in-domain"), ("p3_tiles", "test_backgrounds", "he
 
 def main():
     base = Path(sys.argv[1])
-    print("| averaged model (members) | " + " | ".join(n for _, _, n in names) + " |")
-    print("|---" * (len(names) + 1) + "|")
-    for arg in sys.argv[2:]:
-        soup, members = arg.split(":")
-        members = members.split(",")
-        cells = []
+
+    def cells(soup, members):
         for st, sp, _ in names:
             s = differences(base, [soup], st, sp)[0]
             m = float(np.mean(differences(base, members, st, sp)))
-            cells.append(f"{s:+.1f} / {m:+.1f} (**{s - m:+.1f}**)")
-        print(f"| {Path(soup).name} ({len(members)}) | " + " | ".join(cells) + " |")
+            yield f"{s:+.1f} / {m:+.1f} (**{s - m:+.1f}**)"
+
+    table("averaged model (members)", sys.argv[2:], cells, names, show=lambda soup: Path(soup).name)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_temperature")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_soup"))
 import numpy as np
 from members import names
-from seeds import differences, over_seeds
+from seeds import differences, over_seeds, table
 base = Path(sys.argv[1])
-print("| comparison (seeds) | " + " | ".join(n for _, _, n in names) + " |")
-print("|---" * (len(names) + 1) + "|")
-for arg in sys.argv[2:]:
-    label, pairs = arg.rsplit(":", 1)
-    runs, refs = zip(*(p.split("=") for p in pairs.split(",")))
-    cells = []
+
+
+def cells(label, pairs):
+    runs, refs = zip(*(p.split("=") for p in pairs))
     for st, sp, _ in names:
-        cells.append(over_seeds(np.array(differences(base, runs, st, sp)) - np.array(differences(base, refs, st, sp))))
-    print(f"| {label} ({len(runs)}) | " + " | ".join(cells) + " |")
+        yield over_seeds(np.array(differences(base, runs, st, sp)) - np.array(differences(base, refs, st, sp)))
+
+
+table("comparison (seeds)", sys.argv[2:], cells, names)

@@ -27,17 +27,21 @@ def over_seeds(d) -> str:
     return f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}] ({', '.join(f'{x:+.1f}' for x in d)})"
 
 
+def table(first: str, args: list[str], cells, names=names, show=str) -> None:
+    """A markdown table, one row per LABEL:ITEM,ITEM,... argument: ``cells(label, items)`` gives the row's cells
+    (one per split in ``names``); ``show(label)`` names the row."""
+    print(f"| {first} | " + " | ".join(n for _, _, n in names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for arg in args:
+        label, items = arg.rsplit(":", 1)
+        items = items.split(",")
+        print(f"| {show(label)} ({len(items)}) | " + " | ".join(cells(label, items)) + " |")
+
+
 def main():
     base = Path(sys.argv[1])
-    print("| config (runs) | " + " | ".join(n for _, _, n in names) + " |")
-    print("|---" * (len(names) + 1) + "|")
-    for arg in sys.argv[2:]:
-        label, runs = arg.split(":")
-        runs = runs.split(",")
-        cells = []
-        for st, sp, _ in names:
-            cells.append(over_seeds(differences(base, runs, st, sp)))
-        print(f"| {label} ({len(runs)}) | " + " | ".join(cells) + " |")
+    table("config (runs)", sys.argv[2:],
+          lambda label, runs: [over_seeds(differences(base, runs, st, sp)) for st, sp, _ in names])
 
 
 if __name__ == "__main__":
