@@ -267,8 +267,8 @@ def test_tail_average_saves_the_mean_of_the_last_steps_and_resumes(setup, tmp_pa
     assert m["resumed"] and m["tail_average"] == {"from_step": 2, "steps_averaged": 3}
     for k, t in load_file(resumed / "model.safetensors").items():
         assert torch.allclose(t, saved[k], atol=1e-5), k
-    with pytest.raises(ValueError, match="counts optimiser steps from 1"):
-        run_sft(SFTRunConfig(**{**cfg.__dict__, "output_dir": str(tmp_path / "bad"), "average_from_step": 0}))
+    with pytest.raises(ValueError, match="counts optimiser steps from 1"):  # refused when the config is read
+        SFTRunConfig.from_dict({**cfg.__dict__, "average_from_step": 0})
 
 
 def test_grpo_step(setup):
@@ -300,8 +300,10 @@ def test_grpo_prompt_mix(setup):
     assert sorted(mix["id"]) == sorted(reasoning["id"])
     styles = [instruction(r) for r in mix]
     assert styles == mix["prompt_style"] and styles.count("direct") == round(0.25 * len(mix))
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        prompt_mix(GRPORunConfig(dataset=str(data), direct_ratio=1.5))
+    with pytest.raises(ValueError, match="between 0 and 1"):  # refused when the config is read
+        GRPORunConfig.from_dict({"dataset": str(data), "direct_ratio": 1.5})
+    with pytest.raises(ValueError, match="counts optimiser steps from 1"):
+        GRPORunConfig.from_dict({"dataset": str(data), "average_from_step": 0})
 
 
 def test_hybrid_mix():

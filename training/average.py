@@ -131,6 +131,12 @@ def average_checkpoints(paths: list[str | Path], out: str | Path, weights: list[
 TAIL_STATE = "tail_average.safetensors"  # in each Trainer checkpoint: the running mean so far, for a resume
 
 
+def check_from_step(from_step: int | None) -> None:
+    """A run config's ``average_from_step``: None (off) or an optimiser step, counted from 1."""
+    if from_step is not None and from_step < 1:
+        raise ValueError(f"average_from_step counts optimiser steps from 1; got {from_step}")
+
+
 def tail_average_callback(model, from_step: int):
     """A ``transformers.TrainerCallback`` that keeps the running mean of ``model``'s trainable parameters after
     every optimiser step from ``from_step`` on; ``apply()`` then puts the mean into the model (before it is
@@ -142,8 +148,7 @@ def tail_average_callback(model, from_step: int):
     from safetensors.torch import save_file
     from transformers import TrainerCallback
 
-    if from_step < 1:
-        raise ValueError(f"average_from_step counts optimiser steps from 1; got {from_step}")
+    check_from_step(from_step)
 
     class TailAverage(TrainerCallback):
         def __init__(self):

@@ -56,6 +56,13 @@ class GRPORunConfig(FromDict):
     threads: int | None = None
     extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is
 
+    def __post_init__(self):  # when the YAML is read, not after the model and data have loaded
+        from .average import check_from_step
+
+        check_from_step(self.average_from_step)
+        if not 0.0 <= self.direct_ratio <= 1.0:
+            raise ValueError(f"direct_ratio is a share of the prompts, between 0 and 1; got {self.direct_ratio}")
+
 
 def prompt_mix(cfg: GRPORunConfig, tag: bool = False):
     """The train split's prompts: a seeded ``direct_ratio`` share of the rows ask for a direct answer, the rest
@@ -65,8 +72,6 @@ def prompt_mix(cfg: GRPORunConfig, tag: bool = False):
 
     from .sft import train_split
 
-    if not 0.0 <= cfg.direct_ratio <= 1.0:
-        raise ValueError(f"direct_ratio is a share of the prompts, between 0 and 1; got {cfg.direct_ratio}")
     reasoning = train_split(cfg, "grpo", tag=tag)
     n_direct = round(cfg.direct_ratio * len(reasoning))
     if n_direct == 0:

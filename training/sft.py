@@ -83,6 +83,10 @@ class SFTRunConfig(FromDict):
     time_limit_s: float | None = None  # stop (and save) once training has run this long, whatever max_steps says
     extra: dict = field(default_factory=dict)  # passed to trl.SFTConfig as is (e.g. deepspeed, fsdp)
 
+    def __post_init__(self):  # when the YAML is read, not after the model and data have loaded
+        from .average import check_from_step
+
+        check_from_step(self.average_from_step)
 
 
 def hybrid_indices(styles: list[str], families: list[str], reasoning_ratio: float, rng: np.random.Generator,
