@@ -95,16 +95,22 @@ def _gains(before: dict, after: dict) -> dict:
                   for split in report.dataset["splits"]} for key, report in before.items()}
 
 
-def _grpo(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
-          steps: int | None, seed: int | None = None) -> tuple[Path, dict]:
-    """training/configs/``config``.yaml (for ``steps``, if given) from the SFT checkpoint: (checkpoint, speed
-    summary)."""
+def _config(config: str | Path) -> dict:
+    """A training config by name (training/configs/NAME.yaml) or path."""
     import yaml
 
+    path = Path(config) if str(config).endswith((".yaml", ".yml")) else ROOT / "training" / "configs" / f"{config}.yaml"
+    return yaml.safe_load(path.read_text())
+
+
+def _grpo(config: str | Path, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
+          steps: int | None, seed: int | None = None) -> tuple[Path, dict]:
+    """The GRPO config ``config`` (a name in training/configs or a path; for ``steps``, if given) from the SFT
+    checkpoint: (checkpoint, speed summary)."""
     from training.checkpoint import read_manifest
     from training.grpo import GRPORunConfig, run_grpo
 
-    g = yaml.safe_load((ROOT / "training" / "configs" / f"{config}.yaml").read_text())
+    g = _config(config)
     g.update(model=str(sft), dataset=dataset, extra_datasets=extra_datasets, output_dir=str(out))
     if steps is not None:
         g["max_steps"] = steps
@@ -113,21 +119,20 @@ def _grpo(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: 
     gcfg = GRPORunConfig.from_dict(g)
     grpo = run_grpo(gcfg)
     seconds = read_manifest(grpo)["train_seconds"]
-    return grpo, {"steps": gcfg.max_steps, "train_seconds": seconds, "generations": gcfg.num_generations,
+    return grpo, {"config": str(config), "temperature": gcfg.temperature,
+                  "steps": gcfg.max_steps, "train_seconds": seconds, "generations": gcfg.num_generations,
                   "direct_ratio": gcfg.direct_ratio, "prompts_per_s": gcfg.max_steps * gcfg.prompts_per_step / seconds}
 
 
-def _grpo_averaged(config: str, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
+def _grpo_averaged(config: str | Path, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
                    steps: int | None, seed: int | None, runs: int) -> tuple[Path, dict]:
     """``runs`` GRPO runs at seeds ``seed``, ``seed`` + 1, ... for 1/``runs`` of the steps each (one run's
     compute), their weights averaged (training/average.py): (checkpoint, speed summary over all runs)."""
-    import yaml
-
     from training.average import average_checkpoints
 
     if runs == 1:
         return _grpo(config, sft, dataset, extra_datasets, out, steps, seed)
-    total = steps or yaml.safe_load((ROOT / "training" / "configs" / f"{config}.yaml").read_text())["max_steps"]
+    total = steps or _config(config)["max_steps"]
     if total < runs:
         raise SystemExit(f"--grpo-runs {runs} splits {total} GRPO steps into runs of {total // runs}: "
                          "give at least one step per run (--grpo-steps)")
@@ -197,7 +202,7 @@ def _recipe(args) -> None:
     results = {"sft": sft_sum, **({"sft_checkpoint": str(args.sft)} if args.sft else {})}
     results["sft_eval"], sft_reports = _evaluate(sft, data, args.tables, "sft")
 
-    grpo, results["grpo"] = _grpo_averaged("grpo_tiny_horizon", sft, data["p3_horizon"], [data["p3_spots"]],
+    grpo, results["grpo"] = _grpo_averaged(args.grpo_config, sft, data["p3_horizon"], [data["p3_spots"]],
                                            work / "grpo", args.grpo_steps, args.seed, args.grpo_runs)
     results["grpo_eval"], grpo_reports = _evaluate(grpo, data, args.tables, "grpo")
     results.update(grpo_gain=_gains(sft_reports, grpo_reports), seed=sft_cfg.seed, data_seconds=data_s,
@@ -228,6 +233,7 @@ def print_recipe(results: dict) -> None:
     t.add_column("SFT", justify="right")
     g = results["grpo"]
     runs = f", {g['runs']} runs averaged" if g.get("runs", 1) > 1 else ""
+    runs += f", temperature {g['temperature']}" if "temperature" in g else ""
     t.add_column(f"GRPO ({g['steps']} steps{runs})", justify="right")
     t.add_column("GRPO - SFT, same questions [95% paired]", justify="right")
     t.add_row("SFT wall time (data and evaluation not counted: training only)",
@@ -298,6 +304,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="instead of the recipe: sft_tiny.yaml on this dataset")
     ap.add_argument("--sft-steps", type=int, default=900, help="with --data")
     ap.add_argument("--grpo-steps", type=int, help="GRPO steps (default: the GRPO config's max_steps)")
+    ap.add_argument("--grpo-config", type=Path, default=ROOT / "training" / "configs" / "grpo_tiny_horizon.yaml",
+                    help="the GRPO stage's config (default: %(default)s)")
     ap.add_argument("--grpo-runs", type=int, default=1,
                     help="split GRPO's steps into this many runs at consecutive seeds and average their weights "
                          "(one run's compute; 3: docs/training-log.md, averaging at one run's compute)")

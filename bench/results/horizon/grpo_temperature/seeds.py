@@ -6,7 +6,8 @@ sys.path.insert(0, "/work/main")
 from pathlib import Path
 import numpy as np
 from training.evaluate import load_report, paired_difference
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}  # Student-t 97.5% quantiles by degrees of freedom
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145}  # Student-t 97.5% quantiles by degrees of freedom
 names = [("p3_tiles", "test", "in-domain"), ("p3_tiles", "test_backgrounds", "held-out floor"),
          ("p3_near", "test_backgrounds", "near, held-out floor"), ("p3_far", "test_backgrounds", "far, held-out floor"),
          ("p3_tiles_reasoning", "test_backgrounds", "reasoning, held-out floor")]
