@@ -3,11 +3,12 @@
 # session 22's five draws (a-e) of the same two averages, from seeds 10-24 (../grpo_tail/runs.sh).
 set -e; cd /work/main; export OMP_WAIT_POLICY=PASSIVE; D=/work/runs/data; S=/work/runs/s23; H=bench/results/horizon
 A=".venv/bin/actial model average"
-# four more draws (f-i) of three 100-step runs averaged: GRPO at temperature 1.5 (Q*) and its SFT control (P*);
-# draw f averages seeds 25-27, g 28-30, h 31-33, i 34-36. The two loops ran side by side, one core each.
+# five more draws (f-j) of three 100-step runs averaged: GRPO at temperature 1.5 (Q*) and its SFT control (P*);
+# draw f averages seeds 25-27, g 28-30, h 31-33, i 34-36, j 37-39. The two loops ran side by side, one core each
+# (draw j after the rest: runs are reproducible per seed, so the order does not matter).
 for k in Q P; do
   if [ $k = Q ]; then kind=grpo; cfg=GRPO_100.yaml; else kind=sft; cfg=SFT_100.yaml; fi
-  i=0; for draw in f g h i; do
+  i=0; for draw in f g h i j; do
     for s in $((25 + 3 * i)) $((26 + 3 * i)) $((27 + 3 * i)); do
       .venv/bin/actial train $kind --config $H/grpo_tail/$cfg --seed $s --model /work/runs/s19/sft0 \
         --dataset $D/p3_horizon --extra-dataset $D/p3_spots --out $S/$k$s > $S/$k$s.log 2>&1
@@ -21,3 +22,7 @@ done
 # 100-step runs (seeds 2, 3, 4) averaged
 .venv/bin/python bench/train.py --data-root $D --seed 2 --grpo-runs 3 \
   --out $S/bench_seed2_avg3.json --tables $S/bench_seed2_avg3
+# the GRPO half again from that SFT model, GRPO at temperature 1.5 (T15.yaml), three 100-step runs averaged
+W=$(.venv/bin/python -c "import json; print(json.load(open('$S/bench_seed2_avg3.json'))['work'])")
+.venv/bin/python bench/train.py --data-root $D --sft $W/sft --seed 2 --grpo-runs 3 --grpo-config $H/grpo_three_runs/T15.yaml \
+  --out $S/bench_seed2_T15avg3.json --tables $S/bench_seed2_T15avg3
