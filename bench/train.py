@@ -126,20 +126,16 @@ def _grpo(config: str | Path, sft: Path, dataset: str, extra_datasets: list[str]
 
 def _grpo_averaged(config: str | Path, sft: Path, dataset: str, extra_datasets: list[str], out: Path,
                    steps: int | None, seed: int | None, runs: int) -> tuple[Path, dict]:
-    """``runs`` GRPO runs at seeds ``seed``, ``seed`` + 1, ... for 1/``runs`` of the steps each (one run's
-    compute), their weights averaged (training/average.py): (checkpoint, speed summary over all runs)."""
+    """``runs`` runs of the GRPO config (each for ``steps``, if given) at seeds ``seed``, ``seed`` + 1, ...,
+    their weights averaged (training/average.py): (checkpoint, speed summary over all runs)."""
     from training.average import average_checkpoints
 
     if runs == 1:
         return _grpo(config, sft, dataset, extra_datasets, out, steps, seed)
-    total = steps or _config(config)["max_steps"]
-    if total < runs:
-        raise SystemExit(f"--grpo-runs {runs} splits {total} GRPO steps into runs of {total // runs}: "
-                         "give at least one step per run (--grpo-steps)")
     first = 0 if seed is None else seed
     members, speeds = [], []
     for i in range(runs):
-        ckpt, speed = _grpo(config, sft, dataset, extra_datasets, out / f"run{i}", total // runs, first + i)
+        ckpt, speed = _grpo(config, sft, dataset, extra_datasets, out / f"run{i}", steps, first + i)
         members.append(ckpt)
         speeds.append(speed)
     seconds = sum(s["train_seconds"] for s in speeds)
@@ -303,12 +299,12 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, help="where `actial data horizon` wrote (default: generate, ~2 min)")
     ap.add_argument("--data", type=Path, help="instead of the recipe: sft_tiny.yaml on this dataset")
     ap.add_argument("--sft-steps", type=int, default=900, help="with --data")
-    ap.add_argument("--grpo-steps", type=int, help="GRPO steps (default: the GRPO config's max_steps)")
+    ap.add_argument("--grpo-steps", type=int, help="GRPO steps of each run (default: the GRPO config's max_steps)")
     ap.add_argument("--grpo-config", type=Path, default=ROOT / "training" / "configs" / "grpo_tiny_horizon.yaml",
                     help="the GRPO stage's config (default: %(default)s)")
     ap.add_argument("--grpo-runs", type=int, default=1,
-                    help="split GRPO's steps into this many runs at consecutive seeds and average their weights "
-                         "(one run's compute; 3: docs/training-log.md, averaging at one run's compute)")
+                    help="run the GRPO config this many times, at consecutive seeds from --seed, and benchmark the "
+                         "mean of their weights (docs/training-log.md: averaging at one run's compute)")
     ap.add_argument("--sft", type=Path, help="an SFT checkpoint of the recipe (e.g. an earlier run's): skip SFT, "
                                              "evaluate it, run GRPO from it (its SFT time is read from its manifest: "
                                              "for a resumed run, the part after the resume)")

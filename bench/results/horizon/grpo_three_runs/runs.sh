@@ -20,9 +20,9 @@ for k in Q P; do
 done
 # the recipe from scratch with a new SFT seed, its GRPO stage the shipped config (temperature 1.0) as three
 # 100-step runs (seeds 2, 3, 4) averaged
-.venv/bin/python bench/train.py --data-root $D --seed 2 --grpo-runs 3 \
+.venv/bin/python bench/train.py --data-root $D --seed 2 --grpo-runs 3 --grpo-steps 100 \
   --out $S/bench_seed2_avg3.json --tables $S/bench_seed2_avg3
 # the GRPO half again from that SFT model, GRPO at temperature 1.5 (T15.yaml), three 100-step runs averaged
 W=$(.venv/bin/python -c "import json; print(json.load(open('$S/bench_seed2_avg3.json'))['work'])")
-.venv/bin/python bench/train.py --data-root $D --sft $W/sft --seed 2 --grpo-runs 3 --grpo-config $H/grpo_three_runs/T15.yaml \
+.venv/bin/python bench/train.py --data-root $D --sft $W/sft --seed 2 --grpo-runs 3 --grpo-steps 100 --grpo-config $H/grpo_three_runs/T15.yaml \
   --out $S/bench_seed2_T15avg3.json --tables $S/bench_seed2_T15avg3
