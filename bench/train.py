@@ -1,7 +1,7 @@
 """Training the tiny preset: SFT wall time and samples/s, time to 95% / 97% in-domain, the training issue's
 targets after SFT and after GRPO, GRPO prompts/s.
 
-    .venv/bin/python bench/train.py                       # the horizon recipe from scratch (~25 min on 2 cores)
+    .venv/bin/python bench/train.py                       # the horizon recipe from scratch (~30 min on 2 cores)
     .venv/bin/python bench/train.py --data-root data      # reuse `actial data horizon --out data`
     .venv/bin/python bench/train.py --data outputs/demo/data --sft-steps 900   # sft_tiny.yaml on your dataset
 
@@ -12,8 +12,8 @@ split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, hel
 `horizon_tiles`; `p3_horizon`'s held-out floor without a heading cue), each asked for a direct answer and
 for reasoning (with the format rate), and camera motions the training data never shows (`p3_near`: turns of
 5-20 degrees, `p3_far`: 100-150; on `horizon` and on `horizon_tiles`) asked for a direct answer, then GRPO
-(grpo_tiny_horizon.yaml: reasoning prompts and, as SFT's rows ask, direct ones) on the recipe's training
-data and the same evaluations again. Writes
+(grpo_tiny_horizon.yaml: reasoning prompts and, as SFT's rows ask, direct ones; three 100-step runs at
+consecutive seeds, their weights averaged) on the recipe's training data and the same evaluations again. Writes
 ``bench/results/train_horizon.json`` and markdown tables in ``bench/results/horizon/`` (``--data``:
 ``bench/results/train.json``).
 """
@@ -302,9 +302,9 @@ def main() -> None:
     ap.add_argument("--grpo-steps", type=int, help="GRPO steps of each run (default: the GRPO config's max_steps)")
     ap.add_argument("--grpo-config", type=Path, default=ROOT / "training" / "configs" / "grpo_tiny_horizon.yaml",
                     help="the GRPO stage's config (default: %(default)s)")
-    ap.add_argument("--grpo-runs", type=int, default=1,
+    ap.add_argument("--grpo-runs", type=int, default=3,
                     help="run the GRPO config this many times, at consecutive seeds from --seed, and benchmark the "
-                         "mean of their weights (docs/training-log.md: averaging at one run's compute)")
+                         "mean of their weights (default: %(default)s, the recipe's GRPO stage; 1: one run)")
     ap.add_argument("--sft", type=Path, help="an SFT checkpoint of the recipe (e.g. an earlier run's): skip SFT, "
                                              "evaluate it, run GRPO from it (its SFT time is read from its manifest: "
                                              "for a resumed run, the part after the resume)")
