@@ -130,6 +130,8 @@ def _grpo_averaged(config: str | Path, sft: Path, dataset: str, extra_datasets: 
     their weights averaged (training/average.py): (checkpoint, speed summary over all runs)."""
     from training.average import average_checkpoints
 
+    if runs < 1:
+        raise SystemExit(f"--grpo-runs {runs}: give 1 (one GRPO run) or more (runs averaged)")
     if runs == 1:
         return _grpo(config, sft, dataset, extra_datasets, out, steps, seed)
     first = 0 if seed is None else seed
