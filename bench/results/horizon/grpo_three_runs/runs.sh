@@ -26,3 +26,6 @@ done
 W=$(.venv/bin/python -c "import json; print(json.load(open('$S/bench_seed2_avg3.json'))['work'])")
 .venv/bin/python bench/train.py --data-root $D --sft $W/sft --seed 2 --grpo-runs 3 --grpo-steps 100 --grpo-config $H/grpo_three_runs/T15.yaml \
   --out $S/bench_seed2_T15avg3.json --tables $S/bench_seed2_T15avg3
+# the shipped stage through the benchmark, from sft0, quiet machine (defaults: --grpo-runs 3, grpo_tiny_horizon.yaml)
+.venv/bin/python bench/train.py --data-root $D --sft /work/runs/s19/sft0 \
+  --out $H/grpo_three_runs/sft0/train_shipped.json --tables $S/bench_sft0_shipped
