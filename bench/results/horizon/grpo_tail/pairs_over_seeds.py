@@ -5,16 +5,15 @@ import sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_temperature"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_soup"))
-import numpy as np
 from members import names
-from seeds import differences, over_seeds, table
+from seeds import minus, over_seeds, table
 base = Path(sys.argv[1])
 
 
 def cells(label, pairs):
     runs, refs = zip(*(p.split("=") for p in pairs))
     for st, sp, _ in names:
-        yield over_seeds(np.array(differences(base, runs, st, sp)) - np.array(differences(base, refs, st, sp)))
+        yield over_seeds(minus(base, runs, refs, st, sp))
 
 
 table("comparison (seeds)", sys.argv[2:], cells, names)

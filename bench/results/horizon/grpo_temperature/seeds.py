@@ -19,6 +19,11 @@ def differences(base, runs, stage, split):
     return [100 * paired_difference(b, load_report(Path(r) / f"eval_{stage}.json"), split)["diff"] for r in runs]
 
 
+def minus(base, runs, refs, stage, split):
+    """Each run's paired difference from BASE minus its reference's, pair by pair (points)."""
+    return list(np.array(differences(base, runs, stage, split)) - np.array(differences(base, refs, stage, split)))
+
+
 def over_seeds(d) -> str:
     """The mean of per-seed differences, its Student-t 95% interval over seeds and the differences (a table cell)."""
     m = float(np.mean(d))

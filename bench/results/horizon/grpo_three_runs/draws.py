@@ -5,9 +5,8 @@ import sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_temperature"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grpo_soup"))
-import numpy as np
 from members import names
-from seeds import differences, over_seeds, table
+from seeds import differences, minus, over_seeds, table
 base, draws = sys.argv[1], sys.argv[2]
 
 
@@ -21,8 +20,7 @@ def against_base(label, runs):
 
 def grpo_minus_sft(label, draws):
     q, p = [ev("Q", d) for d in draws], [ev("P", d) for d in draws]
-    return [over_seeds(np.array(differences(base, q, st, sp)) - np.array(differences(base, p, st, sp)))
-            for st, sp, _ in names]
+    return [over_seeds(minus(base, q, p, st, sp)) for st, sp, _ in names]
 
 
 table("averages (draws)", [f"GRPO, three 100-step runs averaged:{','.join(ev('Q', d) for d in draws)}",
