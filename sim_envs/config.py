@@ -34,7 +34,21 @@ class FromDict:
     @classmethod
     def from_dict(cls, d: dict):
         check_keys(cls, d, f"{cls.__name__}")
-        return cls(**d)
+        return cls(**_floats(cls, d))
+
+
+def _floats(cls: type, d: dict) -> dict:
+    """YAML 1.1 (PyYAML) reads ``3e-5`` as a string (it wants ``3.0e-5``): parse such values of float fields,
+    so ``learning_rate: 3e-5`` is the number it looks like rather than an error deep inside the optimiser."""
+    out = dict(d)
+    for f in dataclasses.fields(cls):
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if f.name in out and isinstance(out[f.name], str) and kind.split("|")[0].strip() == "float":
+            try:
+                out[f.name] = float(out[f.name])
+            except ValueError:
+                raise ValueError(f"{cls.__name__}: {f.name} must be a number, got {out[f.name]!r}") from None
+    return out
 
 
 def coerce(cls: type[T], value: Any, overrides: dict | None = None) -> T:

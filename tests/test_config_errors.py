@@ -109,3 +109,17 @@ def test_shipped_yaml_configs_match_the_defaults():
     folder = Path(sim_envs.__file__).parent / "configs"
     assert coerce(PickPlaceConfig, folder / "pick_place.yaml") == PickPlaceConfig()
     assert coerce(ViewpointOrbitConfig, folder / "viewpoint_orbit.yaml") == ViewpointOrbitConfig()
+
+
+def test_yaml_exponents_without_a_dot_are_numbers(tmp_path):
+    """PyYAML (YAML 1.1) reads `3e-5` as a string; a training config with it crashed inside torch's optimiser."""
+    from sim_envs.config import load_yaml
+    from training.grpo import GRPORunConfig
+
+    path = tmp_path / "grpo.yaml"
+    path.write_text("learning_rate: 3e-5\nbeta: 1e-2\n")
+    assert isinstance(load_yaml(path)["learning_rate"], str)  # the quirk this guards against
+    cfg = GRPORunConfig.from_dict(load_yaml(path))
+    assert (cfg.learning_rate, cfg.beta) == (3e-5, 1e-2)
+    with pytest.raises(ValueError, match="learning_rate must be a number, got 'fast'"):
+        GRPORunConfig.from_dict({"learning_rate": "fast"})

@@ -4,7 +4,8 @@ motion chain goes wrong.
 The recipe's answers think ``moved X, turned Y; camera: Z`` before the letter (questions.motion_think,
 ``frame``). For each row this sorts the greedy completion by the first step that disagrees with the
 row's true chain: the motion read from the images (``moved``/``turned``), the frame word's direction
-given that motion (``camera: Z``), the letter given that direction, or none (right). Tells a model that
+given that motion (``camera: Z``), the letter given that direction, or none (right); and how often the letter is right while
+the chain's frame word does not follow from the motion it read (errors that cancel). Tells a model that
 misreads the images from one that reads them and then answers something else. Prints a markdown table
 (percent of the rows; n in the header) and, with --json, writes the counts.
 """
@@ -16,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
+from training import labels as L  # noqa: E402
 from training import questions as Q  # noqa: E402
 from training.dataset import iter_rows  # noqa: E402
 from training.evaluate import InProcessAnswerer  # noqa: E402
@@ -24,7 +26,22 @@ from training.rewards import parse_answer  # noqa: E402
 CHAIN = re.compile(r"<think>\s*moved (\S+(?: movement)?), turned (\S+(?: movement)?); (\w+): (.+?)\s*</think>")
 COLUMNS = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "yaw_deg",
            "lateral_m"]
-KINDS = ("right", "motion misread", "frame word wrong", "letter wrong", "no chain")
+KINDS = ("right", "motion misread", "frame word wrong", "letter wrong", "no chain", "right letter, chain at odds")
+FRAME = {"ego_translation": ("camera", lambda moved, turned: moved),
+         "object_translation": ("object", lambda moved, turned: L.mirrored(moved)),
+         "ego_rotation": ("turn", lambda moved, turned: turned)}
+
+
+def at_odds(row: dict, text: str) -> bool:
+    """The letter is right but the chain's frame word does not follow from the motion the chain itself read:
+    errors that cancel, which an answer-only reward pays for as if the chain were right."""
+    m = CHAIN.search(text)
+    if m is None or row["family"] not in FRAME:
+        return False
+    moved, turned, word, said = m.groups()
+    frame, follows = FRAME[row["family"]]
+    right = parse_answer(text).strip().rstrip(".").upper() == str(row["answer"]).upper()
+    return right and (word != frame or said.strip() != follows(moved, turned))
 
 
 def classify(row: dict, text: str) -> str:
@@ -57,6 +74,8 @@ def main() -> None:
     ap.add_argument("--prompt", choices=("reasoning", "direct"), default="reasoning")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--temperature", type=float, default=0.0, help="sample instead of greedy (GRPO's: 1.5)")
+    ap.add_argument("--samples", type=int, default=1, help="completions per row (with --temperature)")
     args = ap.parse_args()
     splits, fams = set(args.split or ["test", "test_backgrounds"]), set(args.family or Q.PAPER_FAMILIES)
     rows = [r for r in iter_rows(args.data, columns=COLUMNS) if r["split"] in splits and r["family"] in fams]
@@ -66,15 +85,19 @@ def main() -> None:
         c = Counter()
         for i in range(0, len(rows), args.batch_size):
             batch = rows[i:i + args.batch_size]
-            for row, text in zip(batch, answerer.answer(batch, reasoning=args.prompt == "reasoning")):
-                c[(row["split"], row["family"], classify(row, text))] += 1
+            for k in range(args.samples):
+                texts = answerer.answer(batch, reasoning=args.prompt == "reasoning", temperature=args.temperature,
+                                        seed=1000 * k + i)
+                for row, text in zip(batch, texts):
+                    c[(row["split"], row["family"], classify(row, text))] += 1
+                    c[(row["split"], row["family"], "right letter, chain at odds")] += at_odds(row, text)
         counts[str(path)] = c
     print(f"| model | split | family | n | " + " | ".join(KINDS) + " |")
     print("|---|---|---|---:|" + "---|" * len(KINDS))
     for path, c in counts.items():
         for sp in sorted(splits):
             for fam in sorted(fams):
-                n = sum(v for (s, f, _), v in c.items() if (s, f) == (sp, fam))
+                n = sum(v for (s, f, k), v in c.items() if (s, f) == (sp, fam) and k != KINDS[-1])
                 if n:
                     cells = " | ".join(f"{100 * c[(sp, fam, k)] / n:.1f}" for k in KINDS)
                     print(f"| {Path(path).name} | {sp} | {fam} | {n} | {cells} |")
