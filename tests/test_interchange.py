@@ -438,8 +438,11 @@ def test_to_trl_motion_think_names_the_motion_the_answer_follows_from(generated,
         expect = {"ego_translation": moved, "ego_rotation": turned,
                   "object_translation": mirror.get(moved, moved)}[original["family"]]
         assert answer_text == expect
+        assert c["motion"] == p["motion"] == f"moved {moved}, turned {turned}"  # what rewards.motion_reward reads
         rewritten += 1
     assert rewritten > 0
+    assert {r["motion"] for r, o in zip(plain, read_table(generated).to_pylist())
+            if o["family"] not in PAPER_FAMILIES} <= {""}  # no motion to read: the reward pays nothing
     # a colour-turn rung worded as ego_translation stands for circling the scene: moved with it, turned against it
     assert motion_think("hue_turn", QUESTIONS["ego_translation"], "left", float("nan"), float("nan")) == \
         "moved left, turned right: left"

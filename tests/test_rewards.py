@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from training.rewards import (NONE, accuracy_reward, format_ok, format_reward, is_correct, parse_answer, reward)
+from training.rewards import (NONE, accuracy_reward, format_ok, format_reward, is_correct, motion_read, motion_reward,
+                              parse_answer, reward)
 
 GOOD = "<think>The camera moved right and turned left.</think><answer>B</answer>"
 
@@ -71,3 +72,22 @@ def test_trl_reward_functions_take_conversational_completions():
     assert accuracy_reward(completions, answer=["B", "B", "C"]) == [1.0, 0.0, 0.0]
     assert accuracy_reward(["<answer>20</answer>"], answer=["25"], family=["numeric_yaw"]) == [1.0]
     assert accuracy_reward(["<answer>20</answer>"], answer=["25"], family=["ego_rotation"]) == [0.0]
+
+
+def test_motion_reward_pays_for_the_chain_s_motion_words_only():
+    """motion_reward: the chain's first clause against the row's true motion, whatever the letter says."""
+    truth = "moved right, turned left"
+    right = "<think>moved right, turned left; camera: right</think><answer>B</answer>"
+    misread = "<think>moved left, turned left; camera: left</think><answer>B</answer>"  # right letter, wrong motion
+    unframed = "<think>moved right, turned left: right</think><answer>A</answer>"  # motion_think without frame
+    texts = [right, misread, unframed, "<answer>B</answer>", GOOD, "", None]
+    assert motion_reward(texts, motion=[truth] * len(texts)) == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    assert motion_reward([right], motion=[""]) == [0.0]  # a row without a motion: nothing to read
+    assert motion_reward([[{"role": "assistant", "content": right}]], motion=[truth]) == [1.0]
+    assert motion_read("<think>moved no movement, turned no rotation; turn: no rotation</think>") == \
+        "moved no movement, turned no rotation"
+    hostile = "<think>moved " + "right " * 20_000 + "</think><answer>A</answer>"
+    t = time.perf_counter()
+    assert motion_read(hostile) is None and motion_read("<think>" * 20_000) is None
+    assert time.perf_counter() - t < 0.5  # the pattern is anchored and bounded; measured well under 1 ms
+

@@ -276,12 +276,13 @@ def test_grpo_step(setup):
     ckpt = run_grpo(GRPORunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "grpo"), max_steps=1,
                                   num_generations=4, prompts_per_step=2, max_completion_length=16,
                                   learning_rate=1e-5, logging_steps=1, threads=1, direct_ratio=0.5,
-                                  average_from_step=1))
+                                  average_from_step=1, motion_weight=0.5))
     m = read_manifest(ckpt)
     log = m["log_history"][0]
     assert m["tail_average"] == {"from_step": 1, "steps_averaged": 1}  # GRPO saves through the same path
     assert m["stage"] == "grpo" and "reward" in log and "kl" in log
     assert "rewards/format_reward/mean" in log and "rewards/accuracy_reward/mean" in log
+    assert "rewards/motion_reward/mean" in log  # motion_weight > 0 adds the third reward
 
 
 def test_grpo_prompt_mix(setup):

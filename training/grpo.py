@@ -2,7 +2,7 @@
 
 Rewards: 0.5 x format (exactly one ``<think>`` then one ``<answer>`` block) + 0.5 x accuracy (exact
 letter; numeric answers within the tolerance), the paper's weighting, implemented in
-training/rewards.py. Prompts ask for reasoning; ``direct_ratio`` asks that share of them for a direct
+training/rewards.py; ``motion_weight`` adds a reward for the chain's motion words (ours, off by default). Prompts ask for reasoning; ``direct_ratio`` asks that share of them for a direct
 answer instead (SFT's form, which GRPO would otherwise leave untrained and could unlearn). The question
 mix is broader than SFT's: every family in the dataset (plus any SAT-style import passed as
 ``extra_datasets``). On GPUs ``use_vllm`` generates rollouts in a colocated vLLM engine; on a CPU TRL's own
@@ -36,6 +36,9 @@ class GRPORunConfig(FromDict):
     epsilon: float = 0.2  # clip range (paper: 0.2)
     format_weight: float = 0.5
     accuracy_weight: float = 0.5
+    # > 0 adds rewards.motion_reward (the chain's motion words against the row's true motion; not the paper's):
+    # a group whose letters are all right can still vary in whether each completion read the images right
+    motion_weight: float = 0.0
     temperature: float = 1.0
     max_completion_length: int = 128
     epochs: float = 1.0
@@ -84,7 +87,7 @@ def prompt_mix(cfg: GRPORunConfig, tag: bool = False):
 def run_grpo(cfg: GRPORunConfig) -> Path:
     from trl import GRPOConfig, GRPOTrainer
 
-    from .rewards import accuracy_reward, format_reward
+    from .rewards import accuracy_reward, format_reward, motion_reward
     from .sft import _device_flags, load_for_training
 
     model, processor, lora = load_for_training(cfg)
@@ -101,16 +104,18 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
     if cfg.max_train_samples:
         train = train.select(range(min(cfg.max_train_samples, len(train))))
     batch = cfg.prompts_per_step * cfg.num_generations
+    rewards = [(format_reward, cfg.format_weight), (accuracy_reward, cfg.accuracy_weight)]
+    rewards += [(motion_reward, cfg.motion_weight)] if cfg.motion_weight else []
     args = GRPOConfig(
         output_dir=str(out / "trainer"), learning_rate=cfg.learning_rate, num_generations=cfg.num_generations,
         per_device_train_batch_size=batch, generation_batch_size=batch, beta=cfg.beta, epsilon=cfg.epsilon,
-        reward_weights=[cfg.format_weight, cfg.accuracy_weight], temperature=cfg.temperature,
+        reward_weights=[w for _, w in rewards], temperature=cfg.temperature,
         max_completion_length=cfg.max_completion_length, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         warmup_steps=cfg.warmup_steps, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none", use_vllm=cfg.use_vllm,
         **({"vllm_mode": "colocate"} if cfg.use_vllm else {}),
         **_device_flags(model, GRPOConfig, cfg.gradient_checkpointing), **cfg.extra)
-    trainer = GRPOTrainer(model=model, reward_funcs=[format_reward, accuracy_reward], args=args,
+    trainer = GRPOTrainer(model=model, reward_funcs=[f for f, _ in rewards], args=args,
                           train_dataset=train, processing_class=processor)
     return train_and_save(trainer, processor, cfg, "grpo", lora, {"train_prompts": len(train), **extra})
 

@@ -838,6 +838,7 @@ def _trl_features(kind: str):
         "id": datasets.Value("string"), "family": datasets.Value("string"), "split": datasets.Value("string"),
         "answer": datasets.Value("string"), "answer_text": datasets.Value("string"),
         "options": datasets.Sequence(datasets.Value("string")), "prompt_style": datasets.Value("string"),
+        "motion": datasets.Value("string"),
     })
 
 
@@ -850,6 +851,9 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
     columns = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "prompt_style",
                "response", "yaw_deg", "lateral_m"]
     for row in _dataset_rows(Path(dataset_dir), split, columns):
+        # the camera's true motion ("moved right, turned left"; "" for rows without one): rewards.motion_reward
+        truth = Q.motion_think(row["family"], row["question"], row["answer_text"], row["yaw_deg"], row["lateral_m"])
+        motion = truth.split(":")[0] if truth else ""
         think = direct_think if row["prompt_style"] == "direct" else reasoning_think
         if think in ("motion", "motion_frame"):
             chain = Q.motion_think(row["family"], row["question"], row["answer_text"], row["yaw_deg"],
@@ -862,7 +866,8 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
         user = {"role": "user", "content": user_content(text, [{"type": "image", "text": None}] * len(row["images"]))}
         out = {"images": [{"bytes": b, "path": None} for b in row["images"]],
                "id": row["id"], "family": row["family"], "split": row["split"], "answer": row["answer"],
-               "answer_text": row["answer_text"], "options": row["options"], "prompt_style": style}
+               "answer_text": row["answer_text"], "options": row["options"], "prompt_style": style,
+               "motion": motion}
         if kind == "sft":
             out["messages"] = [user, {"role": "assistant", "content": [{"type": "text", "text": row["response"]}]}]
         else:
@@ -880,7 +885,8 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     assistant's ``{"type": "text", "text": response}``. ``kind="grpo"`` (``GRPOTrainer``): ``prompt``
     = [user] instead. Both carry ``images`` (a list of images, decoded lazily to PIL) and ``id``,
     ``family``, ``split``, ``answer``, ``answer_text``, ``options`` for reward functions and
-    evaluation. Rows are streamed into datasets' Arrow cache (``cache_dir``, default HF's), so
+    evaluation, and ``motion``, the camera's true motion in the chain's words (``moved right, turned left``;
+    empty where the row has none) for ``rewards.motion_reward``. Rows are streamed into datasets' Arrow cache (``cache_dir``, default HF's), so
     memory stays flat. ``direct_think="motion"`` (or ``"motion_frame"``): direct answers of the paper's
     three families think ``questions.motion_think``'s short chain instead of the answer's text alone.
     ``grpo_style``: GRPO's prompts ask for reasoning (default) or for a direct answer (``"direct"``).

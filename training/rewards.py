@@ -19,6 +19,8 @@ _ANSWER = re.compile(r"<answer>([^<]*)</answer>")
 # exactly: optional whitespace, <think> text without tags </think>, whitespace, <answer> text without tags </answer>
 _FORMAT = re.compile(r"\s*<think>[^<]*(?:<(?!/?(?:think|answer)>)[^<]*)*</think>\s*<answer>[^<]*</answer>\s*")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+# the motion chain's first clause (questions.motion_think): "<think>moved right, turned left; camera: right</think>"
+_MOTION = re.compile(r"<think>\s*(moved [a-z ]{1,20}, turned [a-z ]{1,20})[;:]")
 
 
 def _text(completion: Any) -> str:
@@ -69,6 +71,12 @@ def is_correct(predicted: str, answer: str, tolerance: float | None = None) -> b
     return predicted.strip().rstrip(".").upper() == answer.strip().upper()
 
 
+def motion_read(completion: Any) -> str | None:
+    """The motion the completion's chain says the camera made (``moved right, turned left``), or None."""
+    m = _MOTION.match(_text(completion).lstrip())
+    return m.group(1) if m else None
+
+
 def reward(completion: Any, answer: str, tolerance: float | None = None, format_weight: float = 0.5,
            accuracy_weight: float = 0.5) -> float:
     r = format_weight * float(format_ok(completion)) + accuracy_weight * float(
@@ -87,3 +95,12 @@ def accuracy_reward(completions: list, answer: list[str], family: list[str] | No
     fams = family if family is not None else [""] * len(completions)
     return [float(is_correct(parse_answer(c), a, NUMERIC_TOLERANCE_DEG if f == "numeric_yaw" else None))
             for c, a, f in zip(completions, answer, fams)]
+
+
+def motion_reward(completions: list, motion: list[str] | None = None, **kwargs) -> list[float]:
+    """1 where the chain's motion words are the camera's true motion (the dataset's ``motion`` column), else 0;
+    0 for every completion of a row without one. Not the paper's: it pays for reading the images right even
+    where the answer letter is right either way, so a group can vary where the accuracy reward does not."""
+    truth = motion if motion is not None else [""] * len(completions)
+    return [float(bool(t) and motion_read(c) == t) for c, t in zip(completions, truth)]
+
