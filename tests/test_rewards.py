@@ -90,4 +90,3 @@ def test_motion_reward_pays_for_the_chain_s_motion_words_only():
     t = time.perf_counter()
     assert motion_read(hostile) is None and motion_read("<think>" * 20_000) is None
     assert time.perf_counter() - t < 0.5  # the pattern is anchored and bounded; measured well under 1 ms
-

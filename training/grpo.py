@@ -2,11 +2,11 @@
 
 Rewards: 0.5 x format (exactly one ``<think>`` then one ``<answer>`` block) + 0.5 x accuracy (exact
 letter; numeric answers within the tolerance), the paper's weighting, implemented in
-training/rewards.py; ``motion_weight`` adds a reward for the chain's motion words (ours, off by default). Prompts ask for reasoning; ``direct_ratio`` asks that share of them for a direct
-answer instead (SFT's form, which GRPO would otherwise leave untrained and could unlearn). The question
-mix is broader than SFT's: every family in the dataset (plus any SAT-style import passed as
-``extra_datasets``). On GPUs ``use_vllm`` generates rollouts in a colocated vLLM engine; on a CPU TRL's own
-generate is used.
+training/rewards.py; ``motion_weight`` adds a reward for the chain's motion words (ours, off by default).
+Prompts ask for reasoning; ``direct_ratio`` asks that share of them for a direct answer instead (SFT's
+form, which GRPO would otherwise leave untrained and could unlearn). The question mix is broader than SFT's:
+every family in the dataset (plus any SAT-style import passed as ``extra_datasets``). On GPUs ``use_vllm``
+generates rollouts in a colocated vLLM engine; on a CPU TRL's own generate is used.
 """
 
 from __future__ import annotations

@@ -886,9 +886,10 @@ def to_trl(dataset_dir: str | Path, split: str | None = None, kind: str = "sft",
     = [user] instead. Both carry ``images`` (a list of images, decoded lazily to PIL) and ``id``,
     ``family``, ``split``, ``answer``, ``answer_text``, ``options`` for reward functions and
     evaluation, and ``motion``, the camera's true motion in the chain's words (``moved right, turned left``;
-    empty where the row has none) for ``rewards.motion_reward``. Rows are streamed into datasets' Arrow cache (``cache_dir``, default HF's), so
-    memory stays flat. ``direct_think="motion"`` (or ``"motion_frame"``): direct answers of the paper's
-    three families think ``questions.motion_think``'s short chain instead of the answer's text alone.
+    empty where the row has none) for ``rewards.motion_reward``. Rows are streamed into datasets' Arrow
+    cache (``cache_dir``, default HF's), so memory stays flat. ``direct_think="motion"`` (or
+    ``"motion_frame"``): direct answers of the paper's three families think ``questions.motion_think``'s
+    short chain instead of the answer's text alone.
     ``grpo_style``: GRPO's prompts ask for reasoning (default) or for a direct answer (``"direct"``).
     ``reasoning_think``: the reasoning rows' chain, the data engine's ``"prose"`` (default) or the same short
     chain as ``direct_think`` (``"motion"``, ``"motion_frame"``).
