@@ -97,10 +97,10 @@ def accuracy_reward(completions: list, answer: list[str], family: list[str] | No
             for c, a, f in zip(completions, answer, fams)]
 
 
-def motion_reward(completions: list, motion: list[str] | None = None, **kwargs) -> list[float]:
-    """1 where the chain's motion words are the camera's true motion (the dataset's ``motion`` column), else 0;
-    0 for every completion of a row without one. Not the paper's: it pays for reading the images right even
-    where the answer letter is right either way, so a group can vary where the accuracy reward does not."""
-    truth = motion if motion is not None else [""] * len(completions)
-    return [float(bool(t) and motion_read(c) == t) for c, t in zip(completions, truth)]
+def motion_reward(completions: list, motion: list[str], **kwargs) -> list[float]:
+    """1 where the chain's motion words are the camera's true motion (the dataset's ``motion`` column, which
+    ``interchange.to_trl`` always writes), else 0; 0 for every completion of a row without one. Not the paper's:
+    it pays for reading the images right even where the answer letter is right either way, so a group can vary
+    where the accuracy reward does not."""
+    return [float(bool(t) and motion_read(c) == t) for c, t in zip(completions, motion)]
 
