@@ -856,8 +856,8 @@ def _trl_records(dataset_dir: str, split: str | None, kind: str, content: str, l
         motion = truth.split(":")[0] if truth else ""
         think = direct_think if row["prompt_style"] == "direct" else reasoning_think
         if think in ("motion", "motion_frame"):
-            chain = Q.motion_think(row["family"], row["question"], row["answer_text"], row["yaw_deg"],
-                                   row["lateral_m"], frame=think == "motion_frame")
+            chain = truth if think == "motion" else Q.motion_think(
+                row["family"], row["question"], row["answer_text"], row["yaw_deg"], row["lateral_m"], frame=True)
             if chain is not None:
                 row["response"] = Q.response(row["answer"], row["answer_text"], chain)
         # GRPO's prompts take the style asked for (by default reasoning: the format its reward checks)

@@ -19,12 +19,15 @@ sed 's/^max_steps: 100/max_steps: 300/' $S/turns_lr1e4.yaml > $S/turns300_lr1e4.
 sed 's/^prompts_per_step: 4/prompts_per_step: 16/' $S/turns_lr1e4.yaml > $S/turns_b16_lr1e4.yaml  # 1,600 prompts
 (cat $S/turns300_lr1e4.yaml; echo "motion_weight: 0.5") > $S/turns300_motion_lr1e4.yaml
 (cat $S/turns_b16_lr1e4.yaml; echo "motion_weight: 0.5") > $S/turns_b16_motion_lr1e4.yaml
+for t in 1.0 0.7; do  # GRPO's sampling temperature and the filter's
+    sed "s/temperature: 1.5/temperature: $t/" $S/turns300_lr1e4.yaml > $S/turns300_t${t/./}_lr1e4.yaml
+done
 grpo() { .venv/bin/actial train grpo --model $M --seed 1 --out $S/$1 --config $S/$2 "${@:3}"; }
 grpo wide_s1_lr3e5 grpo_t1.yaml --dataset $D/p3_wide
 grpo wide_s1_lr1e4 grpo_t1_lr1e4.yaml --dataset $D/p3_wide
 grpo turns_s1_lr3e5 turns_lr3e5.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
 grpo turns_s1_lr1e4 turns_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
-for n in turns300 turns_b16 turns300_motion turns_b16_motion; do
+for n in turns300 turns_b16 turns300_motion turns_b16_motion turns300_t10 turns300_t07; do
     grpo ${n}_s1_lr1e4 ${n}_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
 done
 # SFT controls on the same prompts: SFT's last phase's form (half reasoning, the motion chain), one epoch at
