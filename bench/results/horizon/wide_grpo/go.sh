@@ -41,5 +41,7 @@ pair() { .venv/bin/python $H/pair.py $D "$@"; echo; }
 { pair $M $S/wide_s1_lr3e5 $S/wide_s1_lr1e4 $S/turns_s1_lr3e5 $S/turns_s1_lr1e4
   pair $M $S/turns300_s1_lr1e4 $S/turns_b16_s1_lr1e4 $S/turns300_motion_s1_lr1e4 $S/turns_b16_motion_s1_lr1e4
   pair $M $S/sftctl_s1 $S/sftlong_s1
+  pair $M $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4
   pair ${M/_s1/_s2} $S/sftlong_s2; } > $H/table.md
-.venv/bin/python $H/sampled.py $D $M $S/turns300_s1_lr1e4 $S/turns300_motion_s1_lr1e4 $S/sftlong_s1 > $H/sampled.md
+.venv/bin/python $H/sampled.py $D $M $S/turns300_s1_lr1e4 $S/turns300_motion_s1_lr1e4 $S/sftlong_s1 \
+    $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4 > $H/sampled.md
