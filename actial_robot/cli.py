@@ -359,18 +359,33 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
              blind_data: Path = typer.Option(None, help="Dataset whose train split gives the image-blind level "
                                                         "(default: --data; an evaluation-only set has no train split)."),
              batch_size: int = typer.Option(8), preset: str = typer.Option("tiny"),
-             threads: int = typer.Option(None, help="torch CPU threads during evaluation.")):
-    """Accuracy per split and family, format and answer rates, 95% bootstrap intervals, chance and image-blind levels."""
+             threads: int = typer.Option(None, help="torch CPU threads during evaluation."),
+             against: Path = typer.Option(None, help="Another model's report on the same questions "
+                                                     "(eval_<stage>.json, same --data/--split/--max-samples): "
+                                                     "also write this one minus it, paired, with 95% intervals.")):
+    """Accuracy per split and family, format and answer rates, 95% bootstrap intervals, chance and image-blind levels.
+
+    \b
+    actial eval --data data/p3_tiles --model-path outputs/sft --stage sft
+    actial eval --data data/p3_tiles --model-path outputs/grpo --stage grpo --against outputs/sft/eval_sft.json
+    """
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from training.checkpoint import add_evaluation, read_manifest
     from training.dataset import DatasetError
     from training.evaluate import (EndpointError, EvalConfig, InProcessAnswerer, OpenAIAnswerer, evaluate,
-                                   markdown_table, write_report)
+                                   load_report, markdown_table, paired_table, write_report)
 
     if (model_path is None) == (base_url is None):
         _fail("give exactly one of --model-path (in process) or --base-url (a served model)")
+    baseline = None
+    if against is not None:  # read before the evaluation: a wrong path fails in a second, not after it
+        try:
+            baseline = load_report(against)
+        except (OSError, ValueError, TypeError, KeyError) as e:
+            _fail(f"--against {against}: not a readable evaluation report ({e}); give an eval_<stage>.json "
+                  "that `actial eval` wrote")
     try:
         cfg = EvalConfig(str(data), splits=split or None, families=family or None, max_samples=max_samples,
                          batch_size=batch_size, prompt_style=prompt_style, threads=threads,
@@ -383,6 +398,14 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
     target = out or (model_path if model_path else Path("outputs/eval"))
     paths = write_report(report, target, stage)
     console.print(markdown_table(report, stage))
+    if baseline is not None:
+        try:
+            table = paired_table(baseline, report, against.stem.removeprefix("eval_"), stage)
+        except ValueError as e:
+            _fail(f"--against {against}: {e}")
+        paths["paired"] = paths["json"].with_name(paths["json"].stem + "_paired.md")
+        paths["paired"].write_text(table)
+        console.print(table)
     if model_path is not None and read_manifest(model_path) is not None:
         add_evaluation(model_path, stage, {"dataset": str(data), "metrics": report.metrics,
                                            "report": str(paths["json"])})

@@ -49,6 +49,16 @@ def test_model_build_and_eval_commands(tmp_path: Path):
     assert ev.returncode == 0, ev.stdout + ev.stderr
     report = json.loads((tmp_path / "ev" / "eval_untrained.json").read_text())
     assert report["metrics"]["train"]["all"]["n"] == 4
+    # the same questions again, paired against the first report: nothing gained or lost; a bad report refused
+    vs = subprocess.run([*cmd, "--split", "train", "--stage", "again", "--against", str(tmp_path / "ev" / "eval_untrained.json")],
+                        capture_output=True, text=True, timeout=300, env=env)
+    assert vs.returncode == 0, vs.stdout + vs.stderr
+    paired = (tmp_path / "ev" / "eval_again_paired.md").read_text()
+    assert "| train | **all** | 4 |" in paired and "+0.0 [+0.0, +0.0] | 0 | 0 |" in paired, paired
+    (tmp_path / "not_a_report.json").write_text("{}")
+    bad_vs = subprocess.run([*cmd, "--split", "train", "--against", str(tmp_path / "not_a_report.json")],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert bad_vs.returncode == 2 and "not a readable evaluation report" in " ".join(bad_vs.stdout.split())
     # an evaluation-only set (no train split) takes its image-blind level from another set's train split
     only = tmp_path / "eval_only"
     generate(GeneratorConfig(n_pairs=8, rows_per_shard=8, image_size=112, views_per_scene=6, splits={"test": 1.0},

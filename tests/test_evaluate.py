@@ -189,6 +189,31 @@ def test_paired_difference_reads_the_same_questions_together(direct_report, reas
     assert E.paired_difference(direct_report, reasoning_report, "no such split") is None
 
 
+def test_paired_table_lists_each_split_and_family(direct_report, reasoning_report):
+    """`actial eval --against`'s table: a row per split and family with the paired difference; reports of
+    another dataset, or with no question in common, are refused with what to do."""
+    split = direct_report.predictions[0]["split"]
+    flipped = json.loads(json.dumps(direct_report.to_dict()))
+    wrong = [p for p in flipped["predictions"] if p["split"] == split and not p["correct"]][:3]
+    for p in wrong:
+        p["correct"] = True
+    table = E.paired_table(direct_report, flipped, "sft", "grpo")
+    row = next(line for line in table.splitlines() if line.startswith(f"| {split} | **all** |"))
+    d = E.paired_difference(direct_report, flipped, split)
+    assert f"{100 * d['diff']:+.1f}" in row and row.endswith(f"| {len(wrong)} | 0 |")
+    families = {p["family"] for p in direct_report.predictions if p["split"] == split}
+    assert all(f"| {split} | {f} |" in table for f in families) and "paper3" not in table
+    other = json.loads(json.dumps(direct_report.to_dict()))
+    other["dataset"]["manifest_hash"] = "another"
+    with pytest.raises(ValueError, match="different datasets"):
+        E.paired_table(direct_report, other)
+    for p in other["predictions"]:
+        p["id"] = "x" + p["id"]
+    other["dataset"]["manifest_hash"] = direct_report.dataset["manifest_hash"]
+    with pytest.raises(ValueError, match="share no questions"):
+        E.paired_table(direct_report, other)
+
+
 def test_sample_limit_prompt_styles_and_errors(dataset_dir, answerer, table):
     cfg = E.EvalConfig(dataset_dir, splits=["train"], max_samples=10, prompt_style="as_in_data", max_new_tokens=8,
                        seed=3, bootstrap=50, threads=1)

@@ -631,6 +631,38 @@ def paired_difference(before, after, split: str, family: str = "all", resamples:
             "gained": int((d > 0).sum()), "lost": int((d < 0).sum())}
 
 
+def paired_table(before, after, before_name: str = "before", after_name: str = "after") -> str:
+    """``after`` minus ``before`` on the questions both answered (``paired_difference``), per split and family, as
+    markdown: n, each accuracy, the difference with its 95% paired interval, questions gained and lost.
+    ValueError when the reports are of different datasets or share no questions."""
+    before, after = _as_report(before), _as_report(after)
+    hb, ha = before.dataset.get("manifest_hash"), after.dataset.get("manifest_hash")
+    if hb and ha and hb != ha:
+        raise ValueError(f"the reports are of different datasets ({before.dataset.get('dir')} hash {hb}, "
+                         f"{after.dataset.get('dir')} hash {ha}): evaluate both on the same --data")
+    lines = [f"## {after_name} minus {before_name}, paired", "",
+             "The same questions asked of both; points, with a 95% paired bootstrap interval (an interval that "
+             "excludes 0 is a difference these questions show).", "",
+             f"| split | family | n | {before_name} | {after_name} | difference [95%] | gained | lost |",
+             "|---|---|---:|---:|---:|---|---:|---:|"]
+    rows = []
+    for s in after.metrics:
+        for f in _family_order(after.metrics[s]):
+            if f != "all" and f in AGGREGATES:
+                continue  # the paper's three are a subset of "all" here; the pairing is per question
+            d = paired_difference(before, after, s, f)
+            if d is None:
+                continue
+            lo, hi = d["interval"]
+            rows.append(f"| {s} | {'**all**' if f == 'all' else f} | {d['n']} | {100 * d['before']:.1f} | "
+                         f"{100 * d['after']:.1f} | {100 * d['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
+                         f"{d['gained']} | {d['lost']} |")
+    if not rows:
+        raise ValueError("the reports share no questions: evaluate both with the same --data, --split and "
+                         "--max-samples (the seeded subset), with predictions kept in the JSON")
+    return "\n".join(lines + rows) + "\n"
+
+
 # -- writers ------------------------------------------------------------------------------------
 def _stage_file(stage: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(stage)).strip("._") or "stage"
