@@ -649,7 +649,7 @@ def paired_table(before, after, before_name: str = "before", after_name: str = "
     for s in after.metrics:
         for f in _family_order(after.metrics[s]):
             if f != "all" and f in AGGREGATES:
-                continue  # the paper's three are a subset of "all" here; the pairing is per question
+                continue  # pseudo-families (paper3, objects) name no row: "all" pools the rows instead
             d = paired_difference(before, after, s, f)
             if d is None:
                 continue

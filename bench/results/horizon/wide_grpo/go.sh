@@ -22,7 +22,7 @@ sed 's/^prompts_per_step: 4/prompts_per_step: 16/' $S/turns_lr1e4.yaml > $S/turn
 for t in 1.0 0.7; do  # GRPO's sampling temperature and the filter's
     sed "s/temperature: 1.5/temperature: $t/" $S/turns300_lr1e4.yaml > $S/turns300_t${t/./}_lr1e4.yaml
 done
-grpo() { .venv/bin/actial train grpo --model $M --seed 1 --out $S/$1 --config $S/$2 "${@:3}"; }
+grpo() { .venv/bin/actial train grpo --model ${MODEL:-$M} --seed ${SEED:-1} --out $S/$1 --config $S/$2 "${@:3}"; }
 grpo wide_s1_lr3e5 grpo_t1.yaml --dataset $D/p3_wide
 grpo wide_s1_lr1e4 grpo_t1_lr1e4.yaml --dataset $D/p3_wide
 grpo turns_s1_lr3e5 turns_lr3e5.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
@@ -30,6 +30,9 @@ grpo turns_s1_lr1e4 turns_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/
 for n in turns300 turns_b16 turns300_motion turns_b16_motion turns300_t10 turns300_t07; do
     grpo ${n}_s1_lr1e4 ${n}_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
 done
+# the 300-step run again: GRPO seed 2, and from seed 2's SFT model
+SEED=2 grpo turns300_seed2_lr1e4 turns300_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
+MODEL=${M/_s1/_s2} SEED=2 grpo turns300_s2model_lr1e4 turns300_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
 # SFT controls on the same prompts: SFT's last phase's form (half reasoning, the motion chain), one epoch at
 # its lr, and three at 5e-4
 sft() { .venv/bin/actial train sft --model ${4:-$M} --seed ${3:-1} --out $S/$1 --config $H/$2 \
@@ -41,7 +44,8 @@ pair() { .venv/bin/python $H/pair.py $D "$@"; echo; }
 { pair $M $S/wide_s1_lr3e5 $S/wide_s1_lr1e4 $S/turns_s1_lr3e5 $S/turns_s1_lr1e4
   pair $M $S/turns300_s1_lr1e4 $S/turns_b16_s1_lr1e4 $S/turns300_motion_s1_lr1e4 $S/turns_b16_motion_s1_lr1e4
   pair $M $S/sftctl_s1 $S/sftlong_s1
-  pair $M $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4
-  pair ${M/_s1/_s2} $S/sftlong_s2; } > $H/table.md
+  pair $M $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4 $S/turns300_seed2_lr1e4
+  pair ${M/_s1/_s2} $S/sftlong_s2 $S/turns300_s2model_lr1e4; } > $H/table.md
 .venv/bin/python $H/sampled.py $D $M $S/turns300_s1_lr1e4 $S/turns300_motion_s1_lr1e4 $S/sftlong_s1 \
-    $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4 > $H/sampled.md
+    $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4 $S/turns300_seed2_lr1e4 > $H/sampled.md
+.venv/bin/python $H/sampled.py $D ${M/_s1/_s2} $S/turns300_s2model_lr1e4 | tail -n +3 >> $H/sampled.md
