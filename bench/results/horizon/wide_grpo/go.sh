@@ -32,7 +32,10 @@ for n in turns300 turns_b16 turns300_motion turns_b16_motion turns300_t10 turns3
 done
 # the 300-step run again: GRPO seed 2, and from seed 2's SFT model
 SEED=2 grpo turns300_seed2_lr1e4 turns300_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
-MODEL=${M/_s1/_s2} SEED=2 grpo turns300_s2model_lr1e4 turns300_lr1e4.yaml --dataset $D/spots_near --extra-dataset $D/spots_far
+for g in 2 3 4; do  # GRPO seeds from seed 2's SFT model (the first: turns300_s2model_lr1e4)
+    MODEL=${M/_s1/_s2} SEED=$g grpo turns300_s2model$([ $g = 2 ] || echo _seed$g)_lr1e4 turns300_lr1e4.yaml \
+        --dataset $D/spots_near --extra-dataset $D/spots_far
+done
 # SFT controls on the same prompts: SFT's last phase's form (half reasoning, the motion chain), one epoch at
 # its lr, and three at 5e-4
 sft() { .venv/bin/actial train sft --model ${4:-$M} --seed ${3:-1} --out $S/$1 --config $H/$2 \
@@ -45,7 +48,8 @@ pair() { .venv/bin/python $H/pair.py $D "$@"; echo; }
   pair $M $S/turns300_s1_lr1e4 $S/turns_b16_s1_lr1e4 $S/turns300_motion_s1_lr1e4 $S/turns_b16_motion_s1_lr1e4
   pair $M $S/sftctl_s1 $S/sftlong_s1
   pair $M $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4 $S/turns300_seed2_lr1e4
-  pair ${M/_s1/_s2} $S/sftlong_s2 $S/turns300_s2model_lr1e4; } > $H/table.md
+  pair ${M/_s1/_s2} $S/sftlong_s2 $S/turns300_s2model_lr1e4 $S/turns300_s2model_seed3_lr1e4 \
+      $S/turns300_s2model_seed4_lr1e4; } > $H/table.md
 .venv/bin/python $H/sampled.py $D $M $S/turns300_s1_lr1e4 $S/turns300_motion_s1_lr1e4 $S/sftlong_s1 \
     $S/turns300_t10_s1_lr1e4 $S/turns300_t07_s1_lr1e4 $S/turns300_seed2_lr1e4 > $H/sampled.md
 .venv/bin/python $H/sampled.py $D ${M/_s1/_s2} $S/turns300_s2model_lr1e4 | tail -n +3 >> $H/sampled.md
