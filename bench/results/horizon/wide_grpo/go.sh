@@ -1,7 +1,7 @@
 #!/bin/bash
 # Session 28: GRPO on camera turns SFT never saw (docs/training-log.md: GRPO on the turns SFT never saw).
 # From the repository root, with the recipe's data in $D (actial data horizon --out $D) and session 27's SFT
-# model $M (switch_seeds/: g95_s1). Runs are one thread each, two side by side.
+# model $M (switch_seeds/: g95_s1). Each run at one thread (this session ran two side by side).
 set -e
 D=${D:-/work/runs/data}; M=${M:-/work/runs/s27/g95_s1}; S=${S:-/work/runs/s28}; H=bench/results/horizon/wide_grpo
 export OMP_WAIT_POLICY=PASSIVE
