@@ -649,6 +649,35 @@ def test_hue_turn_sanity_dataset(tmp_path):
         hue_turn_dataset(tmp_path / "hue-bad", n=2, families=["leftmost"])
 
 
+def test_told_motion_sanity_dataset(tmp_path):
+    """The told-motion rung: the question states the camera's motion, the answer thinks the framed chain from
+    it (the frame word the family's wording picks, then the direction) and its letter copies that direction;
+    the recipe's chain forms (interchange, ``direct_think``) keep the row's own chain."""
+    import re
+
+    from training.interchange import to_trl
+    from training.questions import OPTIONS, QUESTIONS
+    from training.sanity import TOLD_PREFIX, told_motion_dataset
+
+    out = told_motion_dataset(tmp_path / "told", n=30, size=28, rows_per_shard=30)
+    rows = read_table(out, columns=["family", "question", "options", "answer", "answer_text", "response",
+                                    "meta"]).to_pylist()
+    frame = {"ego_translation": "camera", "object_translation": "object", "ego_rotation": "turn"}
+    worded = {json.loads(r["meta"])["worded_as"] for r in rows}
+    assert worded == set(frame) and {r["family"] for r in rows} == {"told_motion"}
+    for r in rows:
+        family = json.loads(r["meta"])["worded_as"]
+        moved, turned = re.match(TOLD_PREFIX.format(motion="moved (\\w+), turned (\\w+)"), r["question"]).groups()
+        assert r["question"].endswith(QUESTIONS[family]) and r["options"] == OPTIONS[family]
+        assert turned == {"left": "right", "right": "left"}[moved]  # an orbit: it moves one way, turns the other
+        said = {"camera": moved, "object": turned, "turn": turned}[frame[family]]  # object_translation mirrors moved
+        assert r["answer_text"] == said and r["options"]["AB".index(r["answer"])] == said
+        assert r["response"] == (f"<think>moved {moved}, turned {turned}; {frame[family]}: {said}</think>"
+                                 f"<answer>{r['answer']}</answer>")
+    trl = to_trl(out, kind="sft", cache_dir=str(tmp_path / "cache"), direct_think="motion_frame")
+    assert sorted(m["messages"][1]["content"][0]["text"] for m in trl) == sorted(r["response"] for r in rows)
+
+
 def test_brightness_with_fixed_option_order(setup, tmp_path):
     from training.dataset import read_table
     from training.sanity import brightness_dataset

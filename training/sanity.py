@@ -266,6 +266,44 @@ def hue_turn_dataset(out: str | Path, n: int = 4000, size: int = 112, seed: int 
                             "saturation": list(saturation), "families": families})
 
 
+TOLD_PREFIX = "The camera {motion}. "
+
+
+def told_motion_dataset(out: str | Path, n: int = 3000, size: int = 112, seed: int = 0, test_share: float = 0.1,
+                        rows_per_shard: int = 1000) -> Path:
+    """``n`` rows of the paper's three families whose question states the camera's motion; the photos are noise.
+
+    "The camera moved left, turned right. " before a family's own question and options (the three in turn),
+    answered with the framed motion chain (``questions.motion_think``: ``moved left, turned right; object:
+    right``) and its letter. With nothing to see, only the chain's last two steps are left to learn: the
+    frame word that the question's wording picks, and the letter that copies the word after it. Those are
+    the steps that fail where the recipe's phase 3 adds the two new families at some seeds (one writes
+    ``ego_translation``'s direction under every wording, one writes a letter that no longer reads the word
+    before it: docs/training-log.md, phase 3's switch per family), while the motion read from the images
+    stays right. The rung's family is ``told_motion``, so a curriculum phase names it to train on it.
+    """
+    from .questions import OPTIONS, PAPER_FAMILIES, QUESTIONS, motion_think
+
+    rng = np.random.default_rng(seed)
+    writer = _writer(out, rows_per_shard, "sanity-told-motion")
+    for i in range(n):
+        family = PAPER_FAMILIES[i % len(PAPER_FAMILIES)]
+        options = list(OPTIONS[family])
+        correct = options[int(rng.integers(2))]  # left or right: an orbit always moves and turns
+        chain = motion_think(family, QUESTIONS[family], correct, None, None, frame=True)
+        motion = chain.split(";")[0]  # "moved left, turned right"
+        letter = "AB"[options.index(correct)]
+        row = empty_row()
+        row.update(id=f"told-{seed}-{i}", family="told_motion",
+                   split="test" if rng.uniform() < test_share else "train", source="sanity",
+                   images=[encode_image(rng.integers(40, 200, (size, size, 3), dtype=np.uint8)) for _ in range(2)],
+                   question=TOLD_PREFIX.format(motion=motion) + QUESTIONS[family], options=options, answer=letter,
+                   answer_text=correct, response=response(letter, correct, chain),
+                   meta=json.dumps({"worded_as": family}))
+        writer.add(row)
+    return _finish(writer, {"name": "sanity-told-motion", "n": n, "size": size, "seed": seed})
+
+
 TEXT_QUESTION = "The red square is in the {side} half. Is the red square in the left half or the right half?"
 
 
@@ -305,4 +343,4 @@ def _finish(writer: ShardWriter, generator: dict) -> Path:
 
 
 __all__ = ["brightness_dataset", "hue_turn_dataset", "named_position_dataset", "position_dataset", "shift_dataset",
-           "text_answer_dataset"]
+           "text_answer_dataset", "told_motion_dataset"]
