@@ -129,7 +129,7 @@ def data_generate(
 def data_horizon(out: Path = typer.Option(Path("data"), help="Folder for the recipe's datasets (one folder each)."),
                  workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core).")):
     """The horizon recipe's datasets (~2 min): the paper's three families on `horizon` and `horizon_spots`
-    floors, the colour-turn rungs, and an evaluation set with the held-out floor `horizon_tiles`.
+    floors, the colour-turn and told-motion rungs, and an evaluation set with the held-out floor `horizon_tiles`.
     Then: actial train sft --config training/configs/sft_tiny_horizon.yaml --dataset data/p3_horizon ...
     (docs/training-log.md: the one-run recipe). A killed run resumes."""
     from training.dataset import DatasetError

@@ -2,7 +2,8 @@
 trains on and what it is judged on.
 
 The paper's three families on floors whose colour gives the heading (``horizon``, ``horizon_spots``), the
-colour-turn rungs that teach a from-scratch model the comparison (``training/sanity.py``), and an evaluation
+colour-turn rungs that teach a from-scratch model the comparison and the told-motion rung that teaches the
+motion chain's frame word and letter (``training/sanity.py``), and an evaluation
 set on scenes it never saw with a held-out floor that keeps the cue (``horizon_tiles``), and two with camera
 motions it never saw (``p3_near``, ``p3_far``: the held-out camera rigs). docs/training-log.md.
 
@@ -31,10 +32,12 @@ RENDERED = {
     "p3_far": dict(n_pairs=2000, angle_range=(100.0, 150.0), train_backgrounds=["horizon"],
                    heldout_backgrounds=["horizon_tiles"], splits={"test": 0.5, "test_backgrounds": 0.5}, seed=43),
 }
-# name -> hue_turn_dataset arguments: the rung worded as ego_translation (phase 1), and as its own question
+# name -> (training.sanity's function, its arguments): the colour-turn rung worded as ego_translation (phase 1)
+# and as its own question (phases 3-4); the told-motion rung (phase 2: the chain's frame word and letter)
 RUNGS = {
-    "hue_turn_ego": dict(n=4000, families=["ego_translation"]),
-    "hue_turn": dict(n=4000),
+    "hue_turn_ego": ("hue_turn_dataset", dict(n=4000, families=["ego_translation"])),
+    "hue_turn": ("hue_turn_dataset", dict(n=4000)),
+    "told_motion": ("told_motion_dataset", dict(n=3000)),
 }
 
 
@@ -49,15 +52,15 @@ def rendered_config(name: str):
 def horizon_data(root: str | Path, workers: int = 1, show_progress: bool = True) -> dict[str, Path]:
     """Write (or finish) every dataset of the recipe under ``root``; returns name -> directory."""
     from .dataset import MANIFEST
+    from . import sanity
     from .engine import generate
-    from .sanity import hue_turn_dataset
 
     root = Path(root)
     out = {}
     for name in RENDERED:
         out[name] = generate(rendered_config(name), root / name, workers=workers, show_progress=show_progress).out
-    for name, kwargs in RUNGS.items():
+    for name, (make, kwargs) in RUNGS.items():
         out[name] = root / name
         if not (out[name] / MANIFEST).is_file():  # seconds to write: a killed one is written again whole
-            hue_turn_dataset(out[name], **kwargs)
+            getattr(sanity, make)(out[name], **kwargs)
     return out

@@ -5,6 +5,10 @@ from the easiest question up: an answer stated in the question (``text_answer_da
 "which photo is brighter?" (``brightness_dataset``: pixels, globally), "is the red square in the left
 or right half?" (``position_dataset``: where things are in an image). Any of them staying near 50% points
 at the plumbing (batches, masks, tokens, images), not at the viewpoint task.
+
+Two of them are also rungs of the horizon recipe (``training/recipe.py``): the colour turn
+(``hue_turn_dataset``), which teaches comparing two headings, and the told motion (``told_motion_dataset``),
+which teaches the motion chain's last steps with nothing to see.
 """
 
 from __future__ import annotations
