@@ -1,15 +1,16 @@
 #!/bin/bash
 # go.sh NAME SEED FROM [key=value ...]: sft_tiny_horizon.yaml as bench/train.py runs it (its tiny model, the
-# recipe's datasets at /work/runs/data, one thread, a checkpoint every 50 steps), at SEED, resumed from the
-# Trainer checkpoint FROM (a run of the same config and seed, e.g. session 27's p3short_sN at its phase 1's
-# end: phases 1 and 2 there are the shipped config's), with curriculum keys overridden (`p2.families=[...]`).
-# `told=1` adds the told-motion rung (sanity.told_motion_dataset) to phase 2. Writes $B/NAME, $B/NAME.log and
-# the held-out checks and gates to checks_NAME.txt beside this script.
+# recipe's datasets at /work/runs/data, one thread, a checkpoint every 50 steps), at SEED, from scratch
+# (FROM `-`) or resumed from the Trainer checkpoint FROM (a run of the same seed whose phase 1 is the config's,
+# e.g. session 27's p3short_sN at its phase 1's end), with curriculum keys overridden (`p2.steps=300`).
+# `notold=1`: the config without the told-motion rung (as shipped until session 29); `told=2,3`: the rung in
+# phases 2 and 3 (phase 2 alone as shipped). Phase 1 reads no rung, so its rows are the same either way.
+# Writes $B/NAME, $B/NAME.log and the held-out checks and gates to checks_NAME.txt beside this script.
 cd /work/main; export OMP_WAIT_POLICY=PASSIVE; B=/work/runs/s29; H=bench/results/horizon/told_rung
 name=$1; seed=$2; from=$3; shift 3; mkdir -p $B/$name/trainer
 [ -f /work/runs/data/told_motion/manifest.json ] || .venv/bin/python -c "
 from training.sanity import told_motion_dataset; told_motion_dataset('/work/runs/data/told_motion')"
-[ -d $B/$name/trainer/$(basename $from) ] || cp -r $from $B/$name/trainer/
+[ "$from" = - ] || [ -d $B/$name/trainer/$(basename $from) ] || cp -r $from $B/$name/trainer/
 .venv/bin/python - $B/$name $seed "$@" <<'PY'
 import sys, yaml
 out, seed, *sets = sys.argv[1:]
@@ -20,12 +21,15 @@ for p in cfg["curriculum"]:
         p["extra_datasets"] = [here(d) for d in p["extra_datasets"]]
 for s in sets:  # pN.key=value
     k, v = s.split("=", 1)
-    if k == "told":
-        for n in map(int, v.split(",")):
-            p = cfg["curriculum"][n - 1]
-            p["extra_datasets"].append(here("told_motion"))
-            if p.get("families"):
-                p["families"].append("told_motion")
+    if k in ("told", "notold"):
+        for n, p in enumerate(cfg["curriculum"], 1):
+            p["extra_datasets"] = [d for d in p["extra_datasets"] if not d.endswith("told_motion")]
+            if "families" in p:
+                p["families"] = [f for f in p["families"] if f != "told_motion"]
+            if k == "told" and str(n) in v.split(","):
+                p["extra_datasets"].append(here("told_motion"))
+                if p.get("families"):
+                    p["families"].append("told_motion")
         continue
     ph, key = k.split(".", 1)
     cfg["curriculum"][int(ph[1:]) - 1][key] = yaml.safe_load(v)
