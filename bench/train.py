@@ -154,22 +154,13 @@ def _cell(metrics: dict, split: str, key: str = "accuracy") -> dict | None:
 
 def _recipe_sft(args, data: dict, work: Path):
     """A fresh tiny model and one SFT run of sft_tiny_horizon.yaml on ``data``: (checkpoint, config, wall seconds)."""
-    import yaml
-
     from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
+    from training.recipe import sft_config
     from training.sft import SFTRunConfig, run_sft
 
     tiny = build_tiny(work / "tiny", dataset_texts(data["p3_horizon"], limit=TOKENIZER_ROWS))
-
-    def here(d):  # the config names the recipe's datasets as data/NAME
-        return data[Path(d).name]
-
-    cfg = yaml.safe_load((ROOT / "training" / "configs" / "sft_tiny_horizon.yaml").read_text())
-    for phase in cfg.get("curriculum", []):
-        if "extra_datasets" in phase:
-            phase["extra_datasets"] = [here(d) for d in phase["extra_datasets"]]
-    cfg.update(model=str(tiny), dataset=data["p3_horizon"], output_dir=str(work / "sft"),
-               extra_datasets=[here(d) for d in cfg.get("extra_datasets", [])])
+    cfg = sft_config(data)
+    cfg.update(model=str(tiny), output_dir=str(work / "sft"))
     cfg.setdefault("eval_every", 100)  # a config whose phases end at an accuracy checks it as often as it says
     cfg.setdefault("eval_samples", 300)
     if args.seed is not None:

@@ -1,6 +1,7 @@
 """The horizon recipe's held-out camera rigs hold only camera motions its training data never shows."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -23,3 +24,21 @@ def test_heldout_rigs_lie_outside_the_training_angles(name, tmp_path):
     assert {r["split"] for r in rows} == {"test", "test_backgrounds"}
     assert {r["background"] for r in rows if r["split"] == "test"} == {"horizon"}
     assert {r["background"] for r in rows if r["split"] == "test_backgrounds"} == {"horizon_tiles"}
+
+
+def test_the_sft_config_reads_only_datasets_the_recipe_writes(tmp_path):
+    """sft_config points every dataset the shipped SFT config names (data/NAME) into the data folder, and each
+    is one `actial data horizon` writes: a rung added to the config but not to recipe.RUNGS fails here, not an
+    hour into a run. The config must also parse as a run config (its curriculum checked)."""
+    from training.recipe import RENDERED, RUNGS, sft_config
+    from training.sft import SFTRunConfig
+
+    cfg = sft_config(tmp_path)
+    named = [cfg["dataset"], *cfg["extra_datasets"],
+             *(d for phase in cfg["curriculum"] for d in phase.get("extra_datasets", []))]
+    assert all(Path(d).parent == tmp_path for d in named)
+    assert {Path(d).name for d in named} <= set(RENDERED) | set(RUNGS)
+    assert "told_motion" in {Path(d).name for d in named}  # phase 2's rung (session 29)
+    SFTRunConfig.from_dict(cfg)
+    by_name = sft_config({name: f"/elsewhere/{name}" for name in [*RENDERED, *RUNGS]})
+    assert by_name["dataset"] == "/elsewhere/p3_horizon"

@@ -41,6 +41,26 @@ RUNGS = {
 }
 
 
+SFT_CONFIG = Path(__file__).parent / "configs" / "sft_tiny_horizon.yaml"
+
+
+def sft_config(data: str | Path | dict) -> dict:
+    """The recipe's SFT config (``SFT_CONFIG``) as a dict, its datasets (named ``data/NAME`` there) found in
+    ``data``: the folder ``actial data horizon`` wrote, or ``horizon_data``'s name -> directory."""
+    import yaml
+
+    def where(name: str) -> str:
+        return str(data[name]) if isinstance(data, dict) else str(Path(data) / name)
+
+    cfg = yaml.safe_load(SFT_CONFIG.read_text())
+    for phase in cfg.get("curriculum", []):
+        if "extra_datasets" in phase:
+            phase["extra_datasets"] = [where(Path(d).name) for d in phase["extra_datasets"]]
+    cfg["extra_datasets"] = [where(Path(d).name) for d in cfg.get("extra_datasets", [])]
+    cfg["dataset"] = where("p3_horizon")
+    return cfg
+
+
 def rendered_config(name: str):
     """The ``GeneratorConfig`` of one of the recipe's rendered datasets (112 px, fixed option order, orbits only)."""
     from .engine import GeneratorConfig

@@ -13,12 +13,10 @@ from training.sanity import told_motion_dataset; told_motion_dataset('/work/runs
 [ "$from" = - ] || [ -d $B/$name/trainer/$(basename $from) ] || cp -r $from $B/$name/trainer/
 .venv/bin/python - $B/$name $seed "$@" <<'PY'
 import sys, yaml
+from training.recipe import sft_config
 out, seed, *sets = sys.argv[1:]
-cfg = yaml.safe_load(open("training/configs/sft_tiny_horizon.yaml"))
-here = lambda d: "/work/runs/data/" + d.split("/")[-1]
-for p in cfg["curriculum"]:
-    if "extra_datasets" in p:
-        p["extra_datasets"] = [here(d) for d in p["extra_datasets"]]
+cfg = sft_config("/work/runs/data")
+here = lambda name: "/work/runs/data/" + name
 for s in sets:  # pN.key=value
     k, v = s.split("=", 1)
     if k in ("told", "notold"):
@@ -33,7 +31,7 @@ for s in sets:  # pN.key=value
         continue
     ph, key = k.split(".", 1)
     cfg["curriculum"][int(ph[1:]) - 1][key] = yaml.safe_load(v)
-cfg.update(model="/work/runs/s27/tiny", dataset="/work/runs/data/p3_horizon", output_dir=out, seed=int(seed),
+cfg.update(model="/work/runs/s27/tiny", output_dir=out, seed=int(seed),
            threads=1, save_steps=50, save_total_limit=100)
 yaml.safe_dump(cfg, open(out + ".yaml", "w"), sort_keys=False)
 PY
