@@ -71,8 +71,8 @@ def rendered_config(name: str):
 
 def horizon_data(root: str | Path, workers: int = 1, show_progress: bool = True) -> dict[str, Path]:
     """Write (or finish) every dataset of the recipe under ``root``; returns name -> directory."""
-    from .dataset import MANIFEST
     from . import sanity
+    from .dataset import MANIFEST
     from .engine import generate
 
     root = Path(root)
