@@ -5,9 +5,14 @@
 # e.g. session 27's p3short_sN at its phase 1's end), with curriculum keys overridden (`p2.steps=300`).
 # `notold=1`: the config without the told-motion rung (as shipped until session 29); `told=2,3`: the rung in
 # phases 2 and 3 (phase 2 alone as shipped). Phase 1 reads no rung, so its rows are the same either way.
-# Writes $B/NAME, $B/NAME.log and the held-out checks and gates to checks_NAME.txt beside this script.
-cd /work/main; export OMP_WAIT_POLICY=PASSIVE; B=/work/runs/s29; H=bench/results/horizon/told_rung
+# Writes $B/NAME, $B/NAME.log and the held-out checks and gates to $H/checks_NAME.txt (defaults: /work/runs/s29,
+# this folder; ../switch_seeds/go.sh runs through here with its own). The tiny model: bench/train.py's, built
+# once at /work/runs/s27/tiny.
+cd /work/main; export OMP_WAIT_POLICY=PASSIVE; B=${B:-/work/runs/s29}; H=${H:-bench/results/horizon/told_rung}
 name=$1; seed=$2; from=$3; shift 3; mkdir -p $B/$name/trainer
+[ -d /work/runs/s27/tiny ] || .venv/bin/python -c "
+from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
+build_tiny('/work/runs/s27/tiny', dataset_texts('/work/runs/data/p3_horizon', limit=TOKENIZER_ROWS))"
 [ -f /work/runs/data/told_motion/manifest.json ] || .venv/bin/python -c "
 from training.sanity import told_motion_dataset; told_motion_dataset('/work/runs/data/told_motion')"
 [ "$from" = - ] || [ -d $B/$name/trainer/$(basename $from) ] || cp -r $from $B/$name/trainer/
