@@ -360,6 +360,8 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
                                                         "(default: --data; an evaluation-only set has no train split)."),
              batch_size: int = typer.Option(8), preset: str = typer.Option("tiny"),
              threads: int = typer.Option(None, help="torch CPU threads during evaluation."),
+             bootstrap_unit: str = typer.Option("scene", help="What an interval's resample draws: whole scenes "
+                                                              "(a scene's questions share its views) or questions."),
              against: Path = typer.Option(None, help="Another model's report on the same questions "
                                                      "(eval_<stage>.json, same --data/--split/--max-samples): "
                                                      "also write this one minus it, paired, with 95% intervals.")):
@@ -389,7 +391,7 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
     try:
         cfg = EvalConfig(str(data), splits=split or None, families=family or None, max_samples=max_samples,
                          batch_size=batch_size, prompt_style=prompt_style, threads=threads,
-                         blind_dataset_dir=blind_data)
+                         blind_dataset_dir=blind_data, bootstrap_unit=bootstrap_unit)
         answerer = (OpenAIAnswerer(base_url, served_model) if base_url
                     else InProcessAnswerer.from_pretrained(model_path, preset))
         report = evaluate(cfg, answerer, progress=True)

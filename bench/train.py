@@ -9,13 +9,16 @@ The horizon recipe (docs/training-log.md: one run): `actial data horizon`'s data
 SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-domain questions every 50
 steps, where its phases end; the time is given without and with these checks), then 1,000 questions per
 split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor
-`horizon_tiles`; `p3_horizon`'s held-out floor without a heading cue), each asked for a direct answer and
+`horizon_tiles`; `p3_objects`: held-out objects on 69 scenes; `p3_horizon`'s held-out floor without a heading
+cue), each asked for a direct answer and
 for reasoning (with the format rate), and camera motions the training data never shows (`p3_near`: turns of
 5-20 degrees, `p3_far`: 100-150; on `horizon` and on `horizon_tiles`) asked for a direct answer, then GRPO
 (grpo_tiny_horizon.yaml: reasoning prompts and, as SFT's rows ask, direct ones; three 100-step runs at
 consecutive seeds, their weights averaged) on the recipe's training data and the same evaluations again. Writes
 ``bench/results/train_horizon.json`` and markdown tables in ``bench/results/horizon/`` (``--data``:
-``bench/results/train.json``).
+``bench/results/train.json``). Intervals resample whole scenes (``training.evaluate.bootstrap_interval``).
+``--rescore RESULTS`` evaluates an earlier run's SFT and GRPO models again (its ``work`` folder) with
+today's evaluations, keeping its training numbers.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> tuple[dict, dict
     for style, suffix in (("direct", ""), ("reasoning", "_reasoning")):
         runs += [(f"tiles{suffix}", EvalConfig(dataset_dir=data["p3_tiles"], max_samples=EVAL_SAMPLES,
                                                 batch_size=64, prompt_style=style)),
+                 (f"objects{suffix}", EvalConfig(dataset_dir=data["p3_objects"], max_samples=EVAL_SAMPLES,
+                                                  batch_size=64, prompt_style=style)),
                  (f"horizon{suffix}", EvalConfig(dataset_dir=data["p3_horizon"], splits=held_out,
                                                   max_samples=EVAL_SAMPLES, batch_size=64, prompt_style=style))]
     runs += [(name, EvalConfig(dataset_dir=data[name], splits=held_out, max_samples=EVAL_SAMPLES, batch_size=64))
@@ -171,6 +176,29 @@ def _recipe_sft(args, data: dict, work: Path):
     return sft, sft_cfg, time.perf_counter() - t0
 
 
+def _rescore(args) -> None:
+    """An earlier run's SFT and averaged GRPO models (its results' ``work`` folder) evaluated again as
+    ``_evaluate`` now does; its training numbers kept, its evaluations and GRPO's gains replaced."""
+    from training.recipe import horizon_data
+
+    results = json.loads(args.rescore.read_text())
+    work = Path(results["work"])
+    sft, grpo = work / "sft", work / "grpo" / ("average" if results["grpo"].get("runs", 1) > 1 else "")
+    for ckpt in (sft, grpo):
+        if not (ckpt / "config.json").is_file():
+            sys.exit(f"--rescore {args.rescore}: no model at {ckpt} (the run's work folder {work} is gone?); "
+                     "run the benchmark again instead")
+    data = {k: str(v) for k, v in horizon_data(args.data_root or work / "data").items()}
+    results["sft_eval"], sft_reports = _evaluate(sft, data, args.tables, "sft")
+    results["grpo_eval"], grpo_reports = _evaluate(grpo, data, args.tables, "grpo")
+    results.update(grpo_gain=_gains(sft_reports, grpo_reports), data=data,
+                   rescored=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print_recipe(results)
+    print(f"wrote {args.out} and tables in {args.tables}")
+
+
 def _recipe(args) -> None:
     from training.engine import default_workers
     from training.recipe import horizon_data
@@ -239,12 +267,15 @@ def print_recipe(results: dict) -> None:
     for gate in s.get("curriculum_gates", []):
         t.add_row("curriculum", gate, "")
     rows = [("in-domain, new scenes (p3_tiles test)", "tiles", "test"),
-            ("held-out objects (p3_tiles)", "tiles", "test_objects"),
+            ("held-out objects (p3_tiles: 8 scenes)", "tiles", "test_objects"),
+            ("held-out objects (p3_objects: 69 scenes)", "objects", "test_objects"),
             ("held-out floor horizon_tiles (cue kept)", "tiles", "test_backgrounds"),
             ("in-domain (p3_horizon test)", "horizon", "test"),
             ("held-out floor blobs (no cue)", "horizon", "test_backgrounds")]
     for suffix, style in (("", "direct prompts"), ("_reasoning", "reasoning prompts")):
         for label, run, split in rows:
+            if run + suffix not in results["sft_eval"]:  # results written before p3_objects
+                continue
             t.add_row(f"{label}, {style}", pct(_cell(results["sft_eval"][run + suffix], split)),
                       pct(_cell(results["grpo_eval"][run + suffix], split)), gain(run + suffix, split))
     for name, what in (("p3_near", "turns of 5-20 degrees"), ("p3_far", "turns of 100-150 degrees")):
@@ -301,6 +332,8 @@ def main() -> None:
     ap.add_argument("--sft", type=Path, help="an SFT checkpoint of the recipe (e.g. an earlier run's): skip SFT, "
                                              "evaluate it, run GRPO from it (its SFT time is read from its manifest: "
                                              "for a resumed run, the part after the resume)")
+    ap.add_argument("--rescore", type=Path, help="an earlier run's results JSON: evaluate its SFT and GRPO models "
+                                                 "(in its `work` folder) again, keep its training numbers")
     ap.add_argument("--seed", type=int, help="SFT and GRPO seed (default: the configs', 0): another draw of the run "
                                              "(data order, and with it where the gates end the phases)")
     ap.add_argument("--out", type=Path, help="JSON (default: bench/results/train_horizon.json, "
@@ -310,7 +343,7 @@ def main() -> None:
     tag = "" if args.seed is None else f"_seed{args.seed}"
     args.out = args.out or ROOT / "bench" / "results" / ("train.json" if args.data else f"train_horizon{tag}.json")
     args.tables = args.tables or ROOT / "bench" / "results" / "horizon" / tag.lstrip("_")
-    (_plain if args.data else _recipe)(args)
+    (_plain if args.data else _rescore if args.rescore else _recipe)(args)
 
 
 if __name__ == "__main__":

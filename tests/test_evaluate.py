@@ -117,6 +117,46 @@ def test_bootstrap_interval_of_a_known_vector():
     assert E.bootstrap_interval([1, 1, 1]) == {"value": 1.0, "lo": 1.0, "hi": 1.0}
 
 
+def test_a_cluster_bootstrap_resamples_whole_scenes():
+    """Questions of one scene share its views: when whole scenes go right or wrong together, 200 questions from
+    10 scenes say about as little as 10 questions do, and the interval over scenes must show it."""
+    values = [1] * 100 + [0] * 100  # five scenes all right, five all wrong, 20 questions each
+    scenes = [f"s{i // 20}" for i in range(200)]
+    by_question = E.bootstrap_interval(values, resamples=2000, seed=0)
+    by_scene = E.bootstrap_interval(values, resamples=2000, seed=0, groups=scenes)
+    assert by_scene["value"] == by_question["value"] == 0.5
+    # questions: about +-0.07 (sd 0.035); scenes: ten draws of 0 or 1, about +-0.3 (sd 0.16)
+    assert by_question["hi"] - by_question["lo"] < 0.2 and by_scene["hi"] - by_scene["lo"] > 0.45
+    assert E.bootstrap_interval(values, resamples=2000, seed=0, groups=scenes) == by_scene  # seeded
+    # one question per scene is the question bootstrap again (within resampling noise)
+    single = E.bootstrap_interval(values, resamples=2000, seed=0, groups=range(200))
+    assert abs(single["lo"] - by_question["lo"]) < 0.03 and abs(single["hi"] - by_question["hi"]) < 0.03
+    # one scene alone cannot be resampled: its questions are
+    assert E.bootstrap_interval(values, resamples=2000, seed=0, groups=["s"] * 200) == by_question
+    with pytest.raises(ValueError, match="labels for"):
+        E.bootstrap_interval(values, groups=scenes[:10])
+
+
+def test_reports_resample_the_scenes_their_questions_came_from(direct_report, dataset_dir):
+    """Every prediction names its scene, every cell how many scenes its interval resampled; a paired difference
+    too. `bootstrap_unit: question` gives the old, per-question intervals."""
+    rows = read_table(dataset_dir, columns=["id", "scene_id"]).to_pylist()
+    scene = {r["id"]: r["scene_id"] for r in rows}
+    assert all(p["scene"] == scene[p["id"]] for p in direct_report.predictions)
+    for split, cells in direct_report.metrics.items():
+        preds = [p for p in direct_report.predictions if split == E.ALL_SPLITS or p["split"] == split]
+        assert cells["all"]["scenes"] == len({p["scene"] for p in preds}) >= 1
+    split = direct_report.predictions[0]["split"]
+    d = E.paired_difference(direct_report, direct_report, split)
+    assert d["scenes"] == direct_report.metrics[split]["all"]["scenes"]
+    assert E.paired_difference(direct_report, direct_report, split, unit="question")["scenes"] is None
+    with pytest.raises(ValueError, match="bootstrap_unit"):
+        E.EvalConfig(dataset_dir, bootstrap_unit="pixel")
+    per_question = E.summarize(direct_report.predictions, E.EvalConfig(dataset_dir, bootstrap_unit="question"),
+                               direct_report.dataset["splits"])
+    assert all(c["scenes"] is None for cells in per_question.values() for c in cells.values())
+
+
 def test_untrained_model_neither_reasons_nor_beats_chance_by_much(reasoning_report):
     overall = reasoning_report.metrics[E.ALL_SPLITS]["all"]
     assert all(p["reasoning"] for p in reasoning_report.predictions)

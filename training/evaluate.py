@@ -67,7 +67,7 @@ AGGREGATES = {"all": None, "paper3": Q.PAPER_FAMILIES, "objects": Q.OBJECT_FAMIL
 ALL_SPLITS = "all"  # pseudo-split pooling every evaluated split
 COMPLETION_CHARS = 500  # completions are kept in the report up to this length
 _ROW_COLUMNS = ["id", "family", "split", "images", "question", "options", "answer", "answer_text", "prompt_style",
-                "meta"]
+                "meta", "scene_id"]
 
 
 class EndpointError(RuntimeError):
@@ -75,6 +75,9 @@ class EndpointError(RuntimeError):
 
 
 # -- configuration ------------------------------------------------------------------------------
+BOOTSTRAP_UNITS = ("scene", "question")
+
+
 @dataclass
 class EvalConfig:
     dataset_dir: str | Path
@@ -87,6 +90,8 @@ class EvalConfig:
     temperature: float = 0.0  # 0: greedy
     seed: int = 0  # sample selection, bootstrap, sampling when temperature > 0
     bootstrap: int = 1000  # bootstrap resamples per interval
+    # what a resample draws: whole scenes (their questions share views: a cluster bootstrap) or questions
+    bootstrap_unit: str = "scene"
     threads: int | None = None  # torch.set_num_threads for the run (None: leave torch alone)
     blind_dataset_dir: str | Path | None = None  # whose train split gives the image-blind level (None: dataset_dir)
 
@@ -103,6 +108,8 @@ class EvalConfig:
             raise ValueError(f"temperature must be >= 0, got {self.temperature!r}")
         if not isinstance(self.bootstrap, int) or self.bootstrap < 1:
             raise ValueError(f"bootstrap must be a positive integer, got {self.bootstrap!r}")
+        if self.bootstrap_unit not in BOOTSTRAP_UNITS:
+            raise ValueError(f"bootstrap_unit must be one of {BOOTSTRAP_UNITS}, got {self.bootstrap_unit!r}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {self.threads!r}")
         if isinstance(self.splits, str):
@@ -299,8 +306,14 @@ class OpenAIAnswerer:
 
 # -- statistics ---------------------------------------------------------------------------------
 def bootstrap_interval(values: Sequence[float], resamples: int = 1000, seed: int = 0,
-                       level: float = 0.95) -> dict | None:
+                       level: float = 0.95, groups: Sequence | None = None) -> dict | None:
     """``{"value": mean, "lo": ..., "hi": ...}``: the mean and its percentile bootstrap interval; None if empty.
+
+    ``groups``: a cluster label per value (the scene a question was rendered in). Questions of one scene share
+    its views, objects and floor, so they are not independent draws: with ``groups`` each resample draws whole
+    clusters with replacement (a cluster bootstrap) and takes the mean over the values they hold. Where a few
+    scenes hold many questions (``p3_tiles``' held-out objects: 226 questions from 8 scenes) this interval
+    is the honest one, and wider. One cluster alone cannot be resampled: then the values are.
 
     0/1 values (every metric here) are resampled exactly and cheaply: the mean of n draws with
     replacement from them is Binomial(n, mean) / n. The interval always contains the mean.
@@ -311,7 +324,17 @@ def bootstrap_interval(values: Sequence[float], resamples: int = 1000, seed: int
         return None
     mean = float(x.mean())
     rng = np.random.default_rng(seed)
-    if np.all((x == 0) | (x == 1)):
+    labels = None
+    if groups is not None:
+        labels = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)[1]
+        if labels.size != n:
+            raise ValueError(f"groups has {labels.size} labels for {n} values")
+    if labels is not None and labels.max() > 0:
+        k = int(labels.max()) + 1
+        sums, counts = np.bincount(labels, weights=x, minlength=k), np.bincount(labels, minlength=k)
+        draws = rng.multinomial(k, np.full(k, 1.0 / k), size=resamples)  # how often each cluster is drawn
+        means = (draws @ sums) / (draws @ counts)
+    elif np.all((x == 0) | (x == 1)):
         means = rng.binomial(n, mean, size=resamples) / n
     else:
         means = np.empty(resamples)
@@ -461,13 +484,22 @@ def _blind_correct(row: dict, blind: dict, tol: float | None) -> bool | None:
 
 
 # -- evaluation ---------------------------------------------------------------------------------
+def scenes_of(preds: list[dict], unit: str = "scene") -> list[str] | None:
+    """The scene of each prediction, for a cluster bootstrap over scenes; None (resample questions) when
+    ``unit`` is "question" or some prediction names no scene (sanity rungs, reports written before 2026-12-07)."""
+    scenes = [p.get("scene") for p in preds]
+    return None if unit == "question" or not all(scenes) else scenes
+
+
 def _cell(preds: list[dict], cfg: EvalConfig, key: str) -> dict:
     seed = cfg.seed * 1_000_003 + zlib.crc32(key.encode())  # a different but fixed stream per cell
+    scenes = scenes_of(preds, cfg.bootstrap_unit)
     return {
         "n": len(preds),
-        "accuracy": bootstrap_interval([p["correct"] for p in preds], cfg.bootstrap, seed),
-        "format_rate": bootstrap_interval([p["format_ok"] for p in preds], cfg.bootstrap, seed + 1),
-        "answer_rate": bootstrap_interval([p["answered"] for p in preds], cfg.bootstrap, seed + 2),
+        "scenes": len(set(scenes)) if scenes else None,  # the intervals' resampling unit when not None
+        "accuracy": bootstrap_interval([p["correct"] for p in preds], cfg.bootstrap, seed, groups=scenes),
+        "format_rate": bootstrap_interval([p["format_ok"] for p in preds], cfg.bootstrap, seed + 1, groups=scenes),
+        "answer_rate": bootstrap_interval([p["answered"] for p in preds], cfg.bootstrap, seed + 2, groups=scenes),
         "chance": _mean_or_none([p["chance"] for p in preds]),
         "image_blind": _mean_or_none([p["image_blind"] for p in preds]),
         "reasoning_share": float(np.mean([p["reasoning"] for p in preds])) if preds else None,
@@ -548,7 +580,8 @@ def _evaluate(cfg: EvalConfig, answerer: Answerer, progress: bool) -> EvalReport
         tol = row_tolerance(r)
         predicted = parse_answer(text)
         predictions.append({
-            "id": r["id"], "family": r["family"], "split": r["split"], "answer": r["answer"],
+            "id": r["id"], "scene": r.get("scene_id") or None, "family": r["family"], "split": r["split"],
+            "answer": r["answer"],
             "answer_text": r["answer_text"], "predicted": predicted,
             "correct": bool(is_correct(predicted, r["answer"], tol)),
             "format_ok": bool(format_ok(text)), "answered": predicted != NONE, "reasoning": is_reasoning(r),
@@ -608,32 +641,37 @@ def compare_reports(a, b, tolerance: float = 0.0) -> dict:
 
 
 def paired_difference(before, after, split: str, family: str = "all", resamples: int = 1000,
-                      seed: int = 0) -> dict | None:
+                      seed: int = 0, unit: str = "scene") -> dict | None:
     """``after``'s accuracy minus ``before``'s on the rows both answered (matched by id) in ``split`` (and
-    ``family``; ``all``: every family), with a 95% paired bootstrap interval: each resample draws questions,
-    and both models' answers to a drawn question go together. Two models asked the same questions agree on
-    most of them, so this interval is far narrower than the two reports' own intervals would suggest (an
-    interval that excludes 0 is a difference these questions show). None when they share no rows."""
+    ``family``; ``all``: every family), with a 95% paired bootstrap interval: each resample draws whole scenes
+    (``unit`` "scene", where the predictions name them; else questions), and both models' answers to a
+    drawn question go together. Two models asked the same questions agree on most of them, so this interval is
+    far narrower than the two reports' own intervals would suggest (an interval that excludes 0 is a
+    difference these questions show). Drawing questions instead treats a scene's questions as independent:
+    where a few scenes hold the differences, that interval excludes 0 when these scenes, not the model, decide
+    (``scenes``: how many there are). None when they share no rows."""
     before, after = _as_report(before), _as_report(after)
 
-    def hits(r):
-        return {p["id"]: float(p["correct"]) for p in r.predictions
-                if p["split"] == split and (family == "all" or p["family"] == family)}
+    def picked(r):
+        return {p["id"]: p for p in r.predictions if p["split"] == split and (family == "all" or p["family"] == family)}
 
-    b, a = hits(before), hits(after)
+    b, a = picked(before), picked(after)
     ids = sorted(set(b) & set(a))
     if not ids:
         return None
-    d = np.array([a[i] - b[i] for i in ids])  # per question: +1 gained, -1 lost, 0 the same
-    e = bootstrap_interval(d, resamples, seed)
-    return {"split": split, "family": family, "n": len(ids), "before": float(np.mean([b[i] for i in ids])),
-            "after": float(np.mean([a[i] for i in ids])), "diff": e["value"], "interval": [e["lo"], e["hi"]],
+    d = np.array([float(a[i]["correct"]) - float(b[i]["correct"]) for i in ids])  # +1 gained, -1 lost, 0 the same
+    scenes = scenes_of([{"scene": b[i].get("scene") or a[i].get("scene")} for i in ids], unit)
+    e = bootstrap_interval(d, resamples, seed, groups=scenes)
+    return {"split": split, "family": family, "n": len(ids), "scenes": len(set(scenes)) if scenes else None,
+            "before": float(np.mean([b[i]["correct"] for i in ids])),
+            "after": float(np.mean([a[i]["correct"] for i in ids])), "diff": e["value"], "interval": [e["lo"], e["hi"]],
             "gained": int((d > 0).sum()), "lost": int((d < 0).sum())}
 
 
-def paired_table(before, after, before_name: str = "before", after_name: str = "after") -> str:
+def paired_table(before, after, before_name: str = "before", after_name: str = "after", unit: str | None = None) -> str:
     """``after`` minus ``before`` on the questions both answered (``paired_difference``), per split and family, as
-    markdown: n, each accuracy, the difference with its 95% paired interval, questions gained and lost.
+    markdown: n, scenes, each accuracy, the difference with its 95% paired interval (resampling ``unit``s; None: as
+    ``after`` was evaluated), questions gained and lost.
     ValueError when the reports are of different datasets or share no questions."""
     before, after = _as_report(before), _as_report(after)
     hb, ha = before.dataset.get("manifest_hash"), after.dataset.get("manifest_hash")
@@ -641,20 +679,22 @@ def paired_table(before, after, before_name: str = "before", after_name: str = "
         raise ValueError(f"the reports are of different datasets ({before.dataset.get('dir')} hash {hb}, "
                          f"{after.dataset.get('dir')} hash {ha}): evaluate both on the same --data")
     lines = [f"## {after_name} minus {before_name}, paired", "",
-             "The same questions asked of both; points, with a 95% paired bootstrap interval (an interval that "
-             "excludes 0 is a difference these questions show).", "",
-             f"| split | family | n | {before_name} | {after_name} | difference [95%] | gained | lost |",
-             "|---|---|---:|---:|---:|---|---:|---:|"]
+             "The same questions asked of both; points, with a 95% paired bootstrap interval that resamples whole "
+             "scenes where the rows name them (a scene's questions share its views; an interval that excludes 0 "
+             "is a difference these scenes show).", "",
+             f"| split | family | n | scenes | {before_name} | {after_name} | difference [95%] | gained | lost |",
+             "|---|---|---:|---:|---:|---:|---|---:|---:|"]
     rows = []
     for s in after.metrics:
         for f in _family_order(after.metrics[s]):
             if f != "all" and f in AGGREGATES:
                 continue  # pseudo-families (paper3, objects) name no row: "all" pools the rows instead
-            d = paired_difference(before, after, s, f)
+            d = paired_difference(before, after, s, f, unit=unit or after.config.get("bootstrap_unit", "scene"))
             if d is None:
                 continue
             lo, hi = d["interval"]
-            rows.append(f"| {s} | {'**all**' if f == 'all' else f} | {d['n']} | {100 * d['before']:.1f} | "
+            rows.append(f"| {s} | {'**all**' if f == 'all' else f} | {d['n']} | {d['scenes'] or '–'} | "
+                        f"{100 * d['before']:.1f} | "
                          f"{100 * d['after']:.1f} | {100 * d['diff']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
                          f"{d['gained']} | {d['lost']} |")
     if not rows:
@@ -687,7 +727,8 @@ def markdown_table(report: EvalReport, stage: str = "") -> str:
              f"Model: `{who}` ({a.get('kind', '?')}{', ' + a['base_url'] if a.get('base_url') else ''}); dataset "
              f"`{report.dataset.get('dir', '')}` (hash {report.dataset.get('manifest_hash', '?')}); prompts "
              f"{cfg.get('prompt_style', '?')}, temperature {cfg.get('temperature', 0)}. Percentages; 95% bootstrap "
-             f"intervals ({cfg.get('bootstrap', '?')} resamples) in brackets. Format rate counts "
+             f"intervals ({cfg.get('bootstrap', '?')} resamples of {cfg.get('bootstrap_unit', 'question')}s: a "
+             f"scene's questions are drawn together, as they share its views) in brackets. Format rate counts "
              f"`<think>…</think><answer>…</answer>` (meaningful for reasoning prompts); answer rate counts any "
              f"parseable `<answer>`. Chance: a uniform guess over the options; image-blind: always the training "
              f"split's most common answer.", ""]
@@ -699,8 +740,8 @@ def markdown_table(report: EvalReport, stage: str = "") -> str:
     for s in splits:
         cells = [_pct(report.accuracy(s, f)) if report.cell(s, f) else "" for f in fams]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    lines += ["", "| split | family | n | accuracy [95% CI] | format rate | answer rate | chance | image-blind |",
-              "|---|---|---:|---|---|---|---:|---:|"]
+    lines += ["", "| split | family | n | accuracy [95% CI] | format rate | answer rate | chance | image-blind | scenes |",
+              "|---|---|---:|---|---|---|---:|---:|---:|"]
     for s in splits:
         for f in fams:
             c = report.cell(s, f)
@@ -708,7 +749,8 @@ def markdown_table(report: EvalReport, stage: str = "") -> str:
                 continue
             name = f"**{f}**" if f in AGGREGATES else f
             lines.append(f"| {s} | {name} | {c['n']} | {_est(c['accuracy'])} | {_est(c['format_rate'])} | "
-                         f"{_est(c['answer_rate'])} | {_pct(c['chance'])} | {_pct(c['image_blind'])} |")
+                         f"{_est(c['answer_rate'])} | {_pct(c['chance'])} | {_pct(c['image_blind'])} | "
+                         f"{c.get('scenes') or '–'} |")
     t = report.timing
     if t.get("samples_per_s"):
         lines += ["", f"{t['samples']} questions in {t['seconds']:.1f} s ({t['samples_per_s']:.2f} per second)."]
@@ -891,11 +933,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--bootstrap-unit", choices=BOOTSTRAP_UNITS, default="scene",
+                    help="what an interval's resample draws: whole scenes (default) or single questions")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
     cfg = EvalConfig(args.data, splits=args.splits, families=args.families, max_samples=args.max_samples,
                      batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, prompt_style=args.prompt_style,
-                     temperature=args.temperature, seed=args.seed, bootstrap=args.bootstrap, threads=args.threads)
+                     temperature=args.temperature, seed=args.seed, bootstrap=args.bootstrap,
+                     bootstrap_unit=args.bootstrap_unit, threads=args.threads)
     if args.base_url:
         answerer = OpenAIAnswerer(args.base_url, args.model, args.api_key, concurrency=args.concurrency)
     else:
