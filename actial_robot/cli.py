@@ -129,7 +129,8 @@ def data_generate(
 def data_horizon(out: Path = typer.Option(Path("data"), help="Folder for the recipe's datasets (one folder each)."),
                  workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core).")):
     """The horizon recipe's datasets (~2 min): the paper's three families on `horizon` and `horizon_spots`
-    floors, the colour-turn and told-motion rungs, and an evaluation set with the held-out floor `horizon_tiles`.
+    floors, the colour-turn and told-motion rungs, and evaluation sets: the held-out floor `horizon_tiles`,
+    held-out objects on 69 scenes (`p3_objects`), camera turns never trained on (`p3_near`, `p3_far`).
     Then: actial train sft --config training/configs/sft_tiny_horizon.yaml --dataset data/p3_horizon ...
     (docs/training-log.md: the one-run recipe). A killed run resumes."""
     from training.dataset import DatasetError
