@@ -167,6 +167,15 @@ def test_a_cold_start_phase_checks_the_reasoning_prompts_too(setup, capsys):
         checks.append({"step": 150, "loss": 0.1})
         callback.on_train_end(None, TrainerState(log_history=checks), None)
         assert ("cold start did not take" in capsys.readouterr().out) is warned
+    # and when the last check falls well below the run's best (session 30: phase 5 flipped one family, 99% -> 2%)
+    for last, warned in ((0.69, True), (0.97, False)):
+        checks = [{"step": 100, "eval_accuracy": 0.99, "eval_accuracy/ego_translation": 0.99,
+                   "eval_accuracy/ego_rotation": 0.98},
+                  {"step": 150, "eval_accuracy": last, "eval_accuracy/ego_translation": 0.02 if warned else 0.97,
+                   "eval_accuracy/ego_rotation": 0.99}]
+        callback.on_train_end(None, TrainerState(log_history=checks), None)
+        out = capsys.readouterr().out
+        assert ("down from 99.0% at step 100 (most on ego_translation: 99% -> 2%)" in out) is warned
 
 
 def test_checkpoint_reloads_with_identical_logits(setup):

@@ -152,6 +152,10 @@ def _sft_trainer_class(trainer_cls, lr_multipliers=None, sampler=None):
 # points the reasoning prompts may trail the direct ones at a cold start's last check before the run warns:
 # 300 questions give intervals of about +-2 points near 97%; a cold start that took is within 1-2 (README)
 COLD_START_GAP = 0.05
+# points the last held-out check may fall below the run's best before the run warns: the same +-2 points of
+# noise; a late phase that undoes a family drops 30 (session 30: phase 5 flipped `ego_translation`'s frame word,
+# 99% -> 2%, and the run saved the broken model)
+FORGOT_GAP = 0.05
 
 
 def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=None):
@@ -230,7 +234,20 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
                 self._measure(state, model)
 
         def on_train_end(self, args, state, control, **kwargs):
-            # the last check that asked both prompts (the log history survives a resume)
+            checks = [h for h in state.log_history if "eval_accuracy" in h]  # the log history survives a resume
+            best = max(checks, key=lambda h: h["eval_accuracy"], default=None)
+            if best is not None and checks[-1]["eval_accuracy"] < best["eval_accuracy"] - FORGOT_GAP:
+                last = checks[-1]
+                fell = sorted((best.get(k, 0.0) - v, k.split("/", 1)[1]) for k, v in last.items()
+                              if k.startswith("eval_accuracy/"))[::-1]
+                which = f" (most on {fell[0][1]}: {best[f'eval_accuracy/{fell[0][1]}']:.0%} -> " \
+                        f"{last[f'eval_accuracy/{fell[0][1]}']:.0%})" if fell and fell[0][0] > 0 else ""
+                print(f"warning: the last held-out check (step {last['step']}) answered {last['eval_accuracy']:.1%}, "
+                      f"down from {best['eval_accuracy']:.1%} at step {best['step']}{which}: the run's end undid "
+                      f"what it had learned, and the saved model is the worse one; the Trainer checkpoint nearest "
+                      f"step {best['step']} under {args.output_dir if args else 'the output folder'} holds the "
+                      f"better (docs/training-log.md: a family flipped in the anneal)", flush=True)
+            # the last check that asked both prompts
             last = next((h for h in reversed(state.log_history) if "eval_reasoning_accuracy" in h), None)
             if last is None:
                 return
