@@ -1,6 +1,7 @@
 """The horizon recipe's held-out camera rigs hold only camera motions its training data never shows."""
 
 import dataclasses
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,17 @@ def test_heldout_rigs_lie_outside_the_training_angles(name, tmp_path):
     assert {r["split"] for r in rows} == {"test", "test_backgrounds"}
     assert {r["background"] for r in rows if r["split"] == "test"} == {"horizon"}
     assert {r["background"] for r in rows if r["split"] == "test_backgrounds"} == {"horizon_tiles"}
+
+
+def test_heldout_objects_come_from_many_scenes(tmp_path):
+    """`p3_objects` holds only held-out-object questions on the training floor, and few per scene: p3_tiles' 226
+    such questions came from 8 scenes, and 3 of them decided a GRPO loss (docs/training-log.md, session 30)."""
+    cfg = dataclasses.replace(rendered_config("p3_objects"), n_pairs=90, rows_per_shard=90)
+    rows = list(iter_rows(generate(cfg, tmp_path / "objects", workers=1, show_progress=False).out))
+    assert {r["split"] for r in rows} == {"test_objects"} and {r["background"] for r in rows} == {"horizon"}
+    per_scene = max(Counter(r["scene_id"] for r in rows).values())
+    # the full set's 2,000 pairs then come from at least 2,000 / 30 scenes (69 measured)
+    assert per_scene <= 30 and rendered_config("p3_objects").n_pairs / per_scene >= 60
 
 
 def test_the_sft_config_reads_only_datasets_the_recipe_writes(tmp_path):
