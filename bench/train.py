@@ -193,6 +193,10 @@ def _rescore(args) -> None:
     results["grpo_eval"], grpo_reports = _evaluate(grpo, data, args.tables, "grpo")
     results.update(grpo_gain=_gains(sft_reports, grpo_reports), data=data,
                    rescored=time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+    _write_recipe(args, results)
+
+
+def _write_recipe(args, results: dict) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print_recipe(results)
@@ -224,11 +228,7 @@ def _recipe(args) -> None:
     results["grpo_eval"], grpo_reports = _evaluate(grpo, data, args.tables, "grpo")
     results.update(grpo_gain=_gains(sft_reports, grpo_reports), seed=sft_cfg.seed, data_seconds=data_s,
                    data=data, work=str(work), cpu_count=os.cpu_count())
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print_recipe(results)
-    print(f"wrote {args.out} and tables in {args.tables}")
+    _write_recipe(args, results)
 
 
 def print_recipe(results: dict) -> None:

@@ -484,16 +484,15 @@ def _blind_correct(row: dict, blind: dict, tol: float | None) -> bool | None:
 
 
 # -- evaluation ---------------------------------------------------------------------------------
-def scenes_of(preds: list[dict], unit: str = "scene") -> list[str] | None:
-    """The scene of each prediction, for a cluster bootstrap over scenes; None (resample questions) when
-    ``unit`` is "question" or some prediction names no scene (sanity rungs, reports written before 2026-12-07)."""
-    scenes = [p.get("scene") for p in preds]
+def scene_groups(scenes: list[str | None], unit: str = "scene") -> list[str] | None:
+    """Each question's scene, as ``bootstrap_interval``'s ``groups``; None (resample questions) when ``unit``
+    is "question" or some question names no scene (sanity rungs, reports written before 2026-12-07)."""
     return None if unit == "question" or not all(scenes) else scenes
 
 
 def _cell(preds: list[dict], cfg: EvalConfig, key: str) -> dict:
     seed = cfg.seed * 1_000_003 + zlib.crc32(key.encode())  # a different but fixed stream per cell
-    scenes = scenes_of(preds, cfg.bootstrap_unit)
+    scenes = scene_groups([p.get("scene") for p in preds], cfg.bootstrap_unit)
     return {
         "n": len(preds),
         "scenes": len(set(scenes)) if scenes else None,  # the intervals' resampling unit when not None
@@ -660,7 +659,7 @@ def paired_difference(before, after, split: str, family: str = "all", resamples:
     if not ids:
         return None
     d = np.array([float(a[i]["correct"]) - float(b[i]["correct"]) for i in ids])  # +1 gained, -1 lost, 0 the same
-    scenes = scenes_of([{"scene": b[i].get("scene") or a[i].get("scene")} for i in ids], unit)
+    scenes = scene_groups([b[i].get("scene") or a[i].get("scene") for i in ids], unit)
     e = bootstrap_interval(d, resamples, seed, groups=scenes)
     return {"split": split, "family": family, "n": len(ids), "scenes": len(set(scenes)) if scenes else None,
             "before": float(np.mean([b[i]["correct"] for i in ids])),

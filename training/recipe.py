@@ -25,7 +25,7 @@ RENDERED = {
     # evaluation only: new scenes on `horizon` (test), held-out objects, and the held-out floor
     "p3_tiles": dict(n_pairs=3000, train_backgrounds=["horizon"], heldout_backgrounds=["horizon_tiles"],
                      splits={"test": 0.35, "test_objects": 0.15, "test_backgrounds": 0.5}, seed=19),
-    # evaluation only: held-out objects on 70 scenes (p3_tiles holds 226 such questions from 8 scenes, too few to
+    # evaluation only: held-out objects on 69 scenes (p3_tiles holds 226 such questions from 8 scenes, too few to
     # judge by: a scene's questions share its views, and one scene decided a GRPO loss there; docs/training-log.md)
     "p3_objects": dict(n_pairs=2000, train_backgrounds=["horizon"], splits={"test_objects": 1.0}, seed=53),
     # evaluation only: camera motions the training data never shows (it pairs views 20-100 degrees apart),

@@ -238,10 +238,10 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
             best = max(checks, key=lambda h: h["eval_accuracy"], default=None)
             if best is not None and checks[-1]["eval_accuracy"] < best["eval_accuracy"] - FORGOT_GAP:
                 last = checks[-1]
-                fell = sorted((best.get(k, 0.0) - v, k.split("/", 1)[1]) for k, v in last.items()
-                              if k.startswith("eval_accuracy/"))[::-1]
-                which = f" (most on {fell[0][1]}: {best[f'eval_accuracy/{fell[0][1]}']:.0%} -> " \
-                        f"{last[f'eval_accuracy/{fell[0][1]}']:.0%})" if fell and fell[0][0] > 0 else ""
+                fam = max((k for k in last if k.startswith("eval_accuracy/")),
+                          key=lambda k: best.get(k, 0.0) - last[k], default=None)  # the family that fell most
+                which = (f" (most on {fam.split('/', 1)[1]}: {best[fam]:.0%} -> {last[fam]:.0%})"
+                         if fam and best.get(fam, 0.0) > last[fam] else "")
                 print(f"warning: the last held-out check (step {last['step']}) answered {last['eval_accuracy']:.1%}, "
                       f"down from {best['eval_accuracy']:.1%} at step {best['step']}{which}: the run's end undid "
                       f"what it had learned, and the saved model is the worse one; the Trainer checkpoint nearest "
