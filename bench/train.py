@@ -6,8 +6,9 @@ targets after SFT and after GRPO, GRPO prompts/s.
     .venv/bin/python bench/train.py --data outputs/demo/data --sft-steps 900   # sft_tiny.yaml on your dataset
 
 The horizon recipe (docs/training-log.md: one run): `actial data horizon`'s datasets, a fresh tiny model, one
-SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 in-domain questions every 50
-steps, where its phases end; the time is given without and with these checks), then 1,000 questions per
+SFT run of training/configs/sft_tiny_horizon.yaml (held-out accuracy on 300 of `p3_horizon`'s validation
+questions every 50 steps, where its phases end and which check's weights it saves; the time is given without
+and with these checks), then 1,000 questions per
 split on scenes it never saw (`p3_tiles`: in-domain floor, held-out objects, held-out floor
 `horizon_tiles`; `p3_objects`: held-out objects on 69 scenes; `p3_horizon`'s held-out floor without a heading
 cue), each asked for a direct answer and
@@ -61,6 +62,10 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
             "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
             "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,
             "curriculum_gates": [h["curriculum_gate"] for h in meta["log_history"] if "curriculum_gate" in h],
+            # keep_best: the check whose weights the run saved instead of its last step's (None: the last step's)
+            "kept_check": next(({"step": h["kept_check_step"], "accuracy": h["kept_check_accuracy"],
+                                 "last_check_accuracy": h["last_check_accuracy"]}
+                                for h in meta["log_history"] if "kept_check_step" in h), None),
             "time_to": {f"{t:.2f}": reached(t) for t in targets}}
 
 
@@ -80,7 +85,7 @@ def _evaluate(ckpt: Path, data: dict, out: Path, stage: str) -> tuple[dict, dict
                                                 batch_size=64, prompt_style=style)),
                  (f"objects{suffix}", EvalConfig(dataset_dir=data["p3_objects"], max_samples=EVAL_SAMPLES,
                                                   batch_size=64, prompt_style=style)),
-                 (f"horizon{suffix}", EvalConfig(dataset_dir=data["p3_horizon"], splits=held_out,
+                 (f"horizon{suffix}", EvalConfig(dataset_dir=data["p3_horizon"], splits=["test_backgrounds"],
                                                   max_samples=EVAL_SAMPLES, batch_size=64, prompt_style=style))]
     runs += [(name, EvalConfig(dataset_dir=data[name], splits=held_out, max_samples=EVAL_SAMPLES, batch_size=64))
              for name in ("p3_near", "p3_far")]  # direct prompts (SFT's form) only
@@ -261,16 +266,19 @@ def print_recipe(results: dict) -> None:
     if s.get("resumed"):
         t.add_row("(a resumed SFT run: its times cover the part after the resume)", "", "")
     for k, v in s["time_to"].items():
-        t.add_row(f"time to {100 * float(k):.0f}% in-domain (300 held-out questions)",
+        t.add_row(f"time to {100 * float(k):.0f}% in-domain (300 validation questions)",
                   "not reached" if v is None else f"{v['seconds'] / 60:.1f} min (step {v['step']})", "")
     t.add_row("held-out accuracy by step", " ".join(f"{st}:{100 * a:.0f}" for st, a in s["accuracy_curve"]), "")
     for gate in s.get("curriculum_gates", []):
         t.add_row("curriculum", gate, "")
+    if s.get("kept_check"):
+        k = s["kept_check"]
+        t.add_row("keep_best: saved the weights of", f"step {k['step']} ({100 * k['accuracy']:.1f}%; the last "
+                  f"check {100 * k['last_check_accuracy']:.1f}%)", "")
     rows = [("in-domain, new scenes (p3_tiles test)", "tiles", "test"),
             ("held-out objects (p3_tiles: 8 scenes)", "tiles", "test_objects"),
             ("held-out objects (p3_objects: 69 scenes)", "objects", "test_objects"),
             ("held-out floor horizon_tiles (cue kept)", "tiles", "test_backgrounds"),
-            ("in-domain (p3_horizon test)", "horizon", "test"),
             ("held-out floor blobs (no cue)", "horizon", "test_backgrounds")]
     for suffix, style in (("", "direct prompts"), ("_reasoning", "reasoning prompts")):
         for label, run, split in rows:

@@ -51,6 +51,8 @@ def test_the_sft_config_reads_only_datasets_the_recipe_writes(tmp_path):
     assert all(Path(d).parent == tmp_path for d in named)
     assert {Path(d).name for d in named} <= set(RENDERED) | set(RUNGS)
     assert "told_motion" in {Path(d).name for d in named}  # phase 2's rung (session 29)
+    # the run chooses (gates, keep_best) by a validation split of its dataset, never by a split it is reported on
+    assert cfg["eval_split"] in rendered_config("p3_horizon").splits and not cfg["eval_split"].startswith("test")
     SFTRunConfig.from_dict(cfg)
     by_name = sft_config({name: f"/elsewhere/{name}" for name in [*RENDERED, *RUNGS]})
     assert by_name["dataset"] == "/elsewhere/p3_horizon"

@@ -178,6 +178,40 @@ def test_a_cold_start_phase_checks_the_reasoning_prompts_too(setup, capsys):
         assert ("down from 99.0% at step 100 (most on ego_translation: 99% -> 2%)" in out) is warned
 
 
+def test_keep_best_saves_the_last_phase_best_check_when_the_end_undid_it(setup, capsys):
+    """keep_best: a run whose last check fell more than FORGOT_GAP below the best check of its last phase puts that
+    check's weights back before it saves; within the gap it keeps the last step's (the checks' noise is +-2 points,
+    and the last step is the one trained longest)."""
+    from transformers import TrainerState
+
+    from training.sft import accuracy_callback
+
+    root, data, tiny = setup
+    model, processor = load_model(tiny)
+    cfg = SFTRunConfig(model=str(tiny), dataset=str(data), eval_every=50, eval_split="train", keep_best=True)
+    at_best = {k: v.clone() for k, v in model.state_dict().items()}
+    for last, kept in ((0.69, True), (0.97, False)):
+        callback = accuracy_callback(cfg, processor, model=model)
+        callback.best.offer(50, 0.80, since=100)  # before the last phase began: not a candidate
+        callback.best.offer(100, 0.99, since=100)  # the last phase's best check: its weights are copied
+        with torch.no_grad():  # the phase's end then moves every weight
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        moved = {k: v.clone() for k, v in model.state_dict().items()}
+        callback.best.offer(150, 0.69 if kept else 0.97, since=100)  # a worse check: nothing copied
+        state = TrainerState(log_history=[{"step": 100, "eval_accuracy": 0.99},
+                                          {"step": 150, "eval_accuracy": last}], global_step=150)
+        capsys.readouterr()
+        callback.on_train_end(None, state, None, model=model)
+        out = capsys.readouterr().out
+        now = model.state_dict()
+        assert all(torch.equal(now[k], (at_best if kept else moved)[k]) for k in now)
+        assert ("the run saves step 100's weights" in out) is kept and "warning" not in out
+        assert any(h.get("kept_check_step") == 100 for h in state.log_history) is kept
+    with pytest.raises(ValueError, match="keep_best"):  # it keeps one check's weights; a tail average replaces them
+        SFTRunConfig(eval_every=50, keep_best=True, average_from_step=10)
+
+
 def test_checkpoint_reloads_with_identical_logits(setup):
     root, data, tiny = setup
     ckpt = root / "sft"

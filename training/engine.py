@@ -34,6 +34,9 @@ from .dataset import (DatasetError, check_shard, rows_to_table, shard_metadata, 
 from .views import SceneInfo, View, encode_image, objects_in_view
 
 SOURCES = ("viewpoint_orbit", "pick_place")
+# train; validation (new scenes of the training objects and backgrounds, for choosing during training: gates, the
+# best check); test (the same, for reporting); test_objects / test_backgrounds (held-out objects / backgrounds)
+SPLITS = ("train", "validation", "test", "test_objects", "test_backgrounds")
 DEFAULT_FAMILIES = {
     "ego_translation": 1.0, "object_translation": 1.0, "ego_rotation": 1.0,
     "angle_bin": 0.5, "numeric_yaw": 0.5,
@@ -95,9 +98,9 @@ class GeneratorConfig(FromDict):
         unknown_bg -= set(GENERATORS)
         if unknown_bg:
             raise ValueError(f"unknown backgrounds {sorted(unknown_bg)}; known: {', '.join(GENERATORS)}")
-        bad = set(self.splits) - {"train", "test", "test_objects", "test_backgrounds"}
+        bad = set(self.splits) - set(SPLITS)
         if bad:
-            raise ValueError(f"unknown splits {sorted(bad)}")
+            raise ValueError(f"unknown splits {sorted(bad)}; known: {', '.join(SPLITS)}")
         if not 0 <= self.rig_share <= 1 or (self.rig_share and self.source != "pick_place"):
             raise ValueError(f"rig_share must be in [0, 1], and needs source='pick_place' (got {self.rig_share})")
         if not 0 <= self.reasoning_share <= 1:

@@ -3,10 +3,11 @@ trains on and what it is judged on.
 
 The paper's three families on floors whose colour gives the heading (``horizon``, ``horizon_spots``), the
 colour-turn rungs that teach a from-scratch model the comparison and the told-motion rung that teaches the
-motion chain's frame word and letter (``training/sanity.py``), and an evaluation
-set on scenes it never saw with a held-out floor that keeps the cue (``horizon_tiles``), one of held-out
-objects on many scenes (``p3_objects``), and two with camera motions it never saw (``p3_near``, ``p3_far``: the
-held-out camera rigs). docs/training-log.md.
+motion chain's frame word and letter (``training/sanity.py``), a validation split the run chooses by
+(``p3_horizon``'s: its gates and the check whose weights it keeps), and an evaluation set on scenes it never saw
+with a held-out floor that keeps the cue (``horizon_tiles``), one of held-out objects on many scenes
+(``p3_objects``), and two with camera motions it never saw (``p3_near``, ``p3_far``: the held-out camera rigs).
+docs/training-log.md.
 
     actial data horizon --out data      # ~2 min on 2 cores; a killed run resumes
 """
@@ -19,7 +20,11 @@ from .questions import PAPER_FAMILIES
 
 # name -> GeneratorConfig fields (the first is the run's `dataset`); the sft config names the others
 RENDERED = {
-    "p3_horizon": dict(n_pairs=24000, train_backgrounds=["horizon"], seed=9),
+    # its validation split (new scenes) is what the run chooses by: the held-out checks, its gates, the check whose
+    # weights keep_best saves; the test splits here and below are only reported. Until session 31 the validation
+    # split was named `test` (the same scenes: the split is drawn by position, so only its name changed)
+    "p3_horizon": dict(n_pairs=24000, train_backgrounds=["horizon"], seed=9,
+                       splits={"train": 0.8, "validation": 0.1, "test_objects": 0.05, "test_backgrounds": 0.05}),
     "p3_spots": dict(n_pairs=6000, train_backgrounds=["horizon_spots"], heldout_backgrounds=["horizon_tiles"],
                      splits={"train": 0.9, "test": 0.1}, seed=23),
     # evaluation only: new scenes on `horizon` (test), held-out objects, and the held-out floor

@@ -78,7 +78,13 @@ class SFTRunConfig(FromDict):
     curriculum: list[dict] = field(default_factory=list)
     eval_every: int = 0  # > 0: every N steps (and at step 0) answer eval_samples held-out questions, log accuracy
     eval_samples: int = 200
+    # the held-out checks' split of ``dataset``. A run chooses by them (gates, keep_best): a validation split
+    # keeps the test splits for reporting
     eval_split: str = "test"
+    # at the end, if the last check answers more than FORGOT_GAP below the best check of the last curriculum phase
+    # (of the run, without one), save that check's weights instead of the last step's: a late phase that undoes a
+    # family (session 30: phase 5 took `ego_translation` from 99% to 2%) then costs the phase, not the model
+    keep_best: bool = False
     eval_prompt_style: str = "direct"  # or "reasoning": the held-out questions ask for a chain of thought
     time_limit_s: float | None = None  # stop (and save) once training has run this long, whatever max_steps says
     extra: dict = field(default_factory=dict)  # passed to trl.SFTConfig as is (e.g. deepspeed, fsdp)
@@ -87,6 +93,9 @@ class SFTRunConfig(FromDict):
         from .average import check_from_step
 
         check_from_step(self.average_from_step)
+        if self.keep_best and (self.eval_every <= 0 or self.average_from_step is not None):
+            raise ValueError("keep_best chooses among the held-out checks (eval_every > 0) and keeps one check's "
+                             "weights, which a tail average (average_from_step) would replace: set one of the two")
 
 
 def hybrid_indices(styles: list[str], families: list[str], reasoning_ratio: float, rng: np.random.Generator,
@@ -158,7 +167,37 @@ COLD_START_GAP = 0.05
 FORGOT_GAP = 0.05
 
 
-def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=None):
+class BestCheck:
+    """The weights of the best held-out check since a step of the run (the last curriculum phase's start), kept in
+    memory to put back at the end (``keep_best``). Only trainable parameters are copied, to the CPU: a LoRA run
+    copies its adapters; a full fine-tune copies the model once more. A resumed run has lost the copy, and chooses
+    among the checks it makes after resuming."""
+
+    def __init__(self, model):
+        self.params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+        self.weights: dict = {}
+        self.step: int | None = None
+        self.score: float | None = None
+
+    def offer(self, step: int, score: float, since: int = 0) -> None:
+        """A check after ``step`` steps that answered ``score``; checks before ``since`` no longer count. A tie goes
+        to the later check, the one trained longer."""
+        if self.step is not None and self.step < since:
+            self.weights, self.step, self.score = {}, None, None
+        if step < since or (self.score is not None and score < self.score):
+            return
+        self.weights = {n: p.detach().to("cpu", copy=True) for n, p in self.params.items()}
+        self.step, self.score = step, score
+
+    def restore(self) -> None:
+        import torch
+
+        with torch.no_grad():
+            for n, p in self.params.items():
+                p.copy_(self.weights[n])
+
+
+def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=None, model=None):
     """A TrainerCallback that logs held-out accuracy as training goes (``eval_accuracy`` in the log history).
 
     A from-scratch model sits at the image-blind level for a long time and then rises sharply;
@@ -187,6 +226,7 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
 
     class HeldOutAccuracy(TrainerCallback):
         t0 = None
+        best = BestCheck(model) if cfg.keep_best else None  # keep_best's candidate check
 
         def _measure(self, state, model):
             t0 = time.perf_counter()
@@ -223,6 +263,8 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
                 print(passed, flush=True)
                 state.log_history.append({"step": state.global_step, "curriculum_gate": passed,
                                           "curriculum_starts": clock.starts()})
+            if self.best is not None:  # after the gate: a check that ends a phase is not the next phase's
+                self.best.offer(state.global_step, cell["accuracy"]["value"], clock.starts()[-1] if clock else 0)
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             self.t0 = time.perf_counter()
@@ -233,20 +275,34 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
             if state.global_step % cfg.eval_every == 0:
                 self._measure(state, model)
 
-        def on_train_end(self, args, state, control, **kwargs):
+        def on_train_end(self, args, state, control, model=None, **kwargs):
             checks = [h for h in state.log_history if "eval_accuracy" in h]  # the log history survives a resume
-            best = max(checks, key=lambda h: h["eval_accuracy"], default=None)
-            if best is not None and checks[-1]["eval_accuracy"] < best["eval_accuracy"] - FORGOT_GAP:
-                last = checks[-1]
+            if self.best is not None and checks and checks[-1]["step"] != state.global_step:
+                self._measure(state, model)  # keep_best compares the saved model's own check, not one before it
+                checks = [h for h in state.log_history if "eval_accuracy" in h]
+            if not checks:
+                return
+            last, saved = checks[-1], checks[-1]["eval_accuracy"]
+            if self.best is not None and self.best.score is not None and saved < self.best.score - FORGOT_GAP:
+                self.best.restore()
+                kept = self.best.step
+                print(f"keep_best: the last held-out check (step {last['step']}) answered {saved:.1%}, down from "
+                      f"{self.best.score:.1%} at step {kept} of the last phase: the run saves step {kept}'s weights",
+                      flush=True)
+                state.log_history.append({"step": state.global_step, "kept_check_step": kept,
+                                          "kept_check_accuracy": self.best.score, "last_check_accuracy": saved})
+                saved = self.best.score
+            top = max(checks, key=lambda h: h["eval_accuracy"])
+            if saved < top["eval_accuracy"] - FORGOT_GAP:
                 fam = max((k for k in last if k.startswith("eval_accuracy/")),
-                          key=lambda k: best.get(k, 0.0) - last[k], default=None)  # the family that fell most
-                which = (f" (most on {fam.split('/', 1)[1]}: {best[fam]:.0%} -> {last[fam]:.0%})"
-                         if fam and best.get(fam, 0.0) > last[fam] else "")
-                print(f"warning: the last held-out check (step {last['step']}) answered {last['eval_accuracy']:.1%}, "
-                      f"down from {best['eval_accuracy']:.1%} at step {best['step']}{which}: the run's end undid "
-                      f"what it had learned, and the saved model is the worse one; the Trainer checkpoint nearest "
-                      f"step {best['step']} under {args.output_dir if args else 'the output folder'} holds the "
-                      f"better (docs/training-log.md: a family flipped in the anneal)", flush=True)
+                          key=lambda k: top.get(k, 0.0) - last[k], default=None)  # the family that fell most
+                which = (f" (most on {fam.split('/', 1)[1]}: {top[fam]:.0%} -> {last[fam]:.0%})"
+                         if fam and top.get(fam, 0.0) > last[fam] else "")
+                print(f"warning: the saved model answered {saved:.1%} at its held-out check, down from "
+                      f"{top['eval_accuracy']:.1%} at step {top['step']}{which}: the run's end undid what it had "
+                      f"learned; the Trainer checkpoint nearest step {top['step']} under "
+                      f"{args.output_dir if args else 'the output folder'} holds the better (docs/training-log.md: "
+                      f"a family flipped in the anneal)", flush=True)
             # the last check that asked both prompts
             last = next((h for h in reversed(state.log_history) if "eval_reasoning_accuracy" in h), None)
             if last is None:
@@ -282,15 +338,15 @@ def time_limit_callback(seconds: float):
     return TimeLimit()
 
 
-def training_callbacks(cfg, processor, clock=None) -> list:
-    """The held-out accuracy log, the time limit and a curriculum's ``clock`` (optimiser resets, gates, its
-    end), where the config asks for them."""
+def training_callbacks(cfg, processor, clock=None, model=None) -> list:
+    """The held-out accuracy log (with ``keep_best``, over ``model``'s weights), the time limit and a curriculum's
+    ``clock`` (optimiser resets, gates, its end), where the config asks for them."""
     # held-out accuracy reads cfg.dataset, whose families are the question families; an extra dataset's own
     # family (a sanity rung such as hue_turn) may be trained on but has no held-out questions there
     from .questions import ALL_FAMILIES
 
     families = [f for f in cfg.families or [] if f in ALL_FAMILIES] or None
-    callbacks = [accuracy_callback(cfg, processor, families, clock)] if cfg.eval_every > 0 else []
+    callbacks = [accuracy_callback(cfg, processor, families, clock, model)] if cfg.eval_every > 0 else []
     if cfg.time_limit_s:
         callbacks.append(time_limit_callback(cfg.time_limit_s))
     if clock is not None:
@@ -476,7 +532,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         train_sampling_strategy="sequential" if cfg.curriculum else "group_by_length",
         **_device_flags(model, SFTConfig, cfg.gradient_checkpointing))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
-    callbacks = training_callbacks(cfg, processor, clock) or None
+    callbacks = training_callbacks(cfg, processor, clock, model) or None
     if clock is not None:
         from .curriculum import curriculum_lr_multipliers
 
