@@ -199,15 +199,19 @@ def test_keep_best_saves_the_last_phase_best_check_when_the_end_undid_it(setup, 
                 p.add_(torch.randn_like(p))
         moved = {k: v.clone() for k, v in model.state_dict().items()}
         callback.best.offer(150, 0.69 if kept else 0.97, since=100)  # a worse check: nothing copied
-        state = TrainerState(log_history=[{"step": 100, "eval_accuracy": 0.99},
-                                          {"step": 150, "eval_accuracy": last}], global_step=150)
+        # (session 31's run: the reasoning prompts had flipped the family by step 1,800 already)
+        state = TrainerState(log_history=[{"step": 100, "eval_accuracy": 0.99, "eval_reasoning_accuracy": 0.68},
+                                          {"step": 150, "eval_accuracy": last, "eval_reasoning_accuracy": 0.69}],
+                             global_step=150)
         capsys.readouterr()
         callback.on_train_end(None, state, None, model=model)
         out = capsys.readouterr().out
         now = model.state_dict()
         assert all(torch.equal(now[k], (at_best if kept else moved)[k]) for k in now)
-        assert ("the run saves step 100's weights" in out) is kept and "warning" not in out
+        assert ("the run saves step 100's weights" in out) is kept and "undid" not in out
         assert any(h.get("kept_check_step") == 100 for h in state.log_history) is kept
+        # the cold start's warning reads the saved model's check, not the last one
+        assert f"at the saved model's last check (step {100 if kept else 150}) the reasoning prompts" in out
     with pytest.raises(ValueError, match="keep_best"):  # it keeps one check's weights; a tail average replaces them
         SFTRunConfig(eval_every=50, keep_best=True, average_from_step=10)
 

@@ -62,6 +62,9 @@ class SFTRunConfig(FromDict):
     gradient_checkpointing: bool = False
     threads: int | None = None  # torch CPU threads (None: torch's default)
     dtype: str | None = None  # None: the preset's (tiny float32, 3b/7b bfloat16)
+    # bf16 autocast (Trainer's bf16): None, on a GPU when the weights are bf16 (3b/7b); True, on a CPU too, where
+    # one with avx512_bf16 or AMX multiplies in bf16 and keeps fp32 weights (bench/precision.py measures it)
+    bf16: bool | None = None
     vision_warmup_steps: int = 0  # > 0: first train the vision tower on relative-motion regression (training/warmup.py)
     vision_warmup_lr: float = 1e-3
     # True: the vision tower (and merger) stay as they are during SFT. After a warm-up, SFT's early
@@ -282,36 +285,39 @@ def accuracy_callback(cfg, processor, families: list[str] | None = None, clock=N
                 checks = [h for h in state.log_history if "eval_accuracy" in h]
             if not checks:
                 return
-            last, saved = checks[-1], checks[-1]["eval_accuracy"]
-            if self.best is not None and self.best.score is not None and saved < self.best.score - FORGOT_GAP:
-                self.best.restore()
-                kept = self.best.step
-                print(f"keep_best: the last held-out check (step {last['step']}) answered {saved:.1%}, down from "
-                      f"{self.best.score:.1%} at step {kept} of the last phase: the run saves step {kept}'s weights",
-                      flush=True)
-                state.log_history.append({"step": state.global_step, "kept_check_step": kept,
-                                          "kept_check_accuracy": self.best.score, "last_check_accuracy": saved})
-                saved = self.best.score
+            last = saved = checks[-1]  # the check of the model the run saves
+            best = self.best
+            if best is not None and best.score is not None and last["eval_accuracy"] < best.score - FORGOT_GAP:
+                best.restore()
+                saved = next(h for h in reversed(checks) if h["step"] == best.step)
+                print(f"keep_best: the last held-out check (step {last['step']}) answered {last['eval_accuracy']:.1%}, "
+                      f"down from {saved['eval_accuracy']:.1%} at step {saved['step']} of the last phase: the run "
+                      f"saves step {saved['step']}'s weights", flush=True)
+                state.log_history.append({"step": state.global_step, "kept_check_step": saved["step"],
+                                          "kept_check_accuracy": saved["eval_accuracy"],
+                                          "last_check_accuracy": last["eval_accuracy"]})
             top = max(checks, key=lambda h: h["eval_accuracy"])
-            if saved < top["eval_accuracy"] - FORGOT_GAP:
-                fam = max((k for k in last if k.startswith("eval_accuracy/")),
-                          key=lambda k: top.get(k, 0.0) - last[k], default=None)  # the family that fell most
-                which = (f" (most on {fam.split('/', 1)[1]}: {top[fam]:.0%} -> {last[fam]:.0%})"
-                         if fam and top.get(fam, 0.0) > last[fam] else "")
-                print(f"warning: the saved model answered {saved:.1%} at its held-out check, down from "
-                      f"{top['eval_accuracy']:.1%} at step {top['step']}{which}: the run's end undid what it had "
-                      f"learned; the Trainer checkpoint nearest step {top['step']} under "
+            if saved["eval_accuracy"] < top["eval_accuracy"] - FORGOT_GAP:
+                fam = max((k for k in saved if k.startswith("eval_accuracy/")),
+                          key=lambda k: top.get(k, 0.0) - saved[k], default=None)  # the family that fell most
+                which = (f" (most on {fam.split('/', 1)[1]}: {top[fam]:.0%} -> {saved[fam]:.0%})"
+                         if fam and top.get(fam, 0.0) > saved[fam] else "")
+                print(f"warning: the saved model answered {saved['eval_accuracy']:.1%} at its held-out check (step "
+                      f"{saved['step']}), down from {top['eval_accuracy']:.1%} at step {top['step']}{which}: the run's "
+                      f"end undid what it had learned; the Trainer checkpoint nearest step {top['step']} under "
                       f"{args.output_dir if args else 'the output folder'} holds the better (docs/training-log.md: "
                       f"a family flipped in the anneal)", flush=True)
-            # the last check that asked both prompts
-            last = next((h for h in reversed(state.log_history) if "eval_reasoning_accuracy" in h), None)
-            if last is None:
+            # the saved model's last check that asked both prompts
+            both = next((h for h in reversed(checks) if h["step"] <= saved["step"] and "eval_reasoning_accuracy" in h),
+                        None)
+            if both is None:
                 return
-            direct, reasoning = last["eval_accuracy"], last["eval_reasoning_accuracy"]
+            direct, reasoning = both["eval_accuracy"], both["eval_reasoning_accuracy"]
             if reasoning < direct - COLD_START_GAP:
-                print(f"warning: at the last check the reasoning prompts answered {reasoning:.1%} and the direct "
-                      f"ones {direct:.1%}: the hybrid cold start did not take (docs/training-log.md: the cold "
-                      f"start checks itself); evaluate with --prompt-style reasoning before GRPO", flush=True)
+                print(f"warning: at the saved model's last check (step {both['step']}) the reasoning prompts answered "
+                      f"{reasoning:.1%} and the direct ones {direct:.1%}: the hybrid cold start did not take "
+                      f"(docs/training-log.md: the cold start checks itself); evaluate with --prompt-style reasoning "
+                      f"before GRPO", flush=True)
 
     return HeldOutAccuracy()
 
@@ -367,8 +373,9 @@ def default_data_workers() -> int:
     return min(4, max(0, (os.cpu_count() or 1) // 2)) if torch.cuda.is_available() else 0
 
 
-def _device_flags(model, config_cls, checkpointing: bool) -> dict:
-    """Trainer arguments for the device, and activation checkpointing as the run config says.
+def _device_flags(model, config_cls, checkpointing: bool, bf16: bool | None = None) -> dict:
+    """Trainer arguments for the device, and activation checkpointing as the run config says. ``bf16``: the run
+    config's (None: autocast on a GPU when the weights are bf16).
 
     TRL's configs turn checkpointing on by default; ``load_model`` already set it up (non-reentrant) where
     the run asks for it, and elsewhere (the tiny preset) it only recomputes every forward pass. The name is
@@ -382,7 +389,8 @@ def _device_flags(model, config_cls, checkpointing: bool) -> dict:
     dtype = getattr(model, "dtype", None)
     name = ("activation_checkpointing" if "activation_checkpointing" in {f.name for f in dataclasses.fields(config_cls)}
             else "gradient_checkpointing")
-    return {"use_cpu": not gpu, "bf16": bool(gpu and dtype == torch.bfloat16), "fp16": False, name: checkpointing}
+    autocast = bool(gpu and dtype == torch.bfloat16) if bf16 is None else bf16
+    return {"use_cpu": not gpu, "bf16": autocast, "fp16": False, name: checkpointing}
 
 
 def load_for_training(cfg) -> tuple:
@@ -530,7 +538,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         assistant_only_loss=True, max_length=None, dataloader_num_workers=default_data_workers(), disable_tqdm=False,
         # a curriculum's rows are already in their order (its sampler reads them phase by phase)
         train_sampling_strategy="sequential" if cfg.curriculum else "group_by_length",
-        **_device_flags(model, SFTConfig, cfg.gradient_checkpointing))
+        **_device_flags(model, SFTConfig, cfg.gradient_checkpointing, cfg.bf16))
     args = SFTConfig(**{**args, **cfg.extra})  # extra wins: e.g. dataloader_num_workers on a many-core GPU host
     callbacks = training_callbacks(cfg, processor, clock, model) or None
     if clock is not None:

@@ -2,7 +2,8 @@
 # go.sh NAME SEED FROM [key=value ...]: sft_tiny_horizon.yaml as bench/train.py runs it (its tiny model, the
 # recipe's datasets at /work/runs/data, one thread, a checkpoint every 50 steps), at SEED, from scratch
 # (FROM `-`) or resumed from the Trainer checkpoint FROM (a run of the same seed whose phase 1 is the config's,
-# e.g. session 27's p3short_sN at its phase 1's end), with curriculum keys overridden (`p2.steps=300`).
+# e.g. session 27's p3short_sN at its phase 1's end), with curriculum keys overridden (`p2.steps=300`) or the
+# config's own (`cfg.key=value`).
 # `notold=1`: the config without the told-motion rung (as shipped until session 29); `told=2,3`: the rung in
 # phases 2 and 3 (phase 2 alone as shipped). Phase 1 reads no rung, so its rows are the same either way.
 # Writes $B/NAME, $B/NAME.log and the held-out checks and gates to $H/checks_NAME.txt (defaults: /work/runs/s29,
@@ -35,6 +36,9 @@ for s in sets:  # pN.key=value
                     p["families"].append("told_motion")
         continue
     ph, key = k.split(".", 1)
+    if ph == "cfg":  # cfg.key=value: a top-level key (session 31: cfg.extra={bf16: true})
+        cfg[key] = yaml.safe_load(v)
+        continue
     cfg["curriculum"][int(ph[1:]) - 1][key] = yaml.safe_load(v)
 cfg.update(model="/work/runs/s27/tiny", output_dir=out, seed=int(seed),
            threads=1, save_steps=50, save_total_limit=100)

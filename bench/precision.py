@@ -1,0 +1,90 @@
+"""SFT steps in fp32 and with bf16 autocast (``SFTRunConfig.bf16``), side by side on this CPU.
+
+    .venv/bin/python bench/precision.py --data data/p3_horizon            # 2 rounds of 80 steps each, ~6 min
+    .venv/bin/python bench/precision.py --data data/p3_horizon --steps 40 --rounds 1 --threads 1
+
+Each round trains a fresh copy of one tiny model (built once on the dataset's text, or ``--model``) for the same
+steps at batch 32 in fp32 and then with bf16 autocast (fp32 weights, bf16 matrix multiplies: fast on CPUs with
+avx512_bf16 or AMX, slow on others), the order alternating between rounds, since these machines are noisy; then
+prints seconds per step, their ratio and each run's last logged loss (the two should train alike). Writes
+``bench/results/precision.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's bf16 features, as /proc/cpuinfo names them (empty where it has none or the file is missing)."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return []
+    return sorted(f for f in flags.split() if "bf16" in f or f.startswith("amx"))
+
+
+def one_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bool) -> dict:
+    from training.checkpoint import read_manifest
+    from training.sft import SFTRunConfig, run_sft
+
+    cfg = SFTRunConfig(model=model, dataset=data, output_dir=str(out), max_steps=steps, batch_size=32,
+                       learning_rate=1e-3, warmup_steps=10, logging_steps=10, save_steps=100_000, threads=threads,
+                       reasoning_ratio=0.0, bf16=bf16)
+    meta = read_manifest(run_sft(cfg))
+    losses = [h["loss"] for h in meta["log_history"] if "loss" in h]
+    return {"bf16": bf16, "steps": steps, "seconds": meta["train_seconds"],
+            "seconds_per_step": meta["train_seconds"] / steps, "last_loss": losses[-1] if losses else None}
+
+
+def main() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True, help="a dataset directory with a train split")
+    ap.add_argument("--model", type=Path, help="a tiny model directory (default: build one on --data's text)")
+    ap.add_argument("--steps", type=int, default=80)
+    ap.add_argument("--rounds", type=int, default=2, help="fp32 / bf16 pairs, the order alternating")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "precision.json")
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
+
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="actial-bench-precision-") as tmp:
+        model = args.model or build_tiny(Path(tmp) / "tiny", dataset_texts(args.data, limit=TOKENIZER_ROWS))
+        for r in range(args.rounds):
+            for bf16 in ((False, True) if r % 2 == 0 else (True, False)):
+                run = one_run(str(model), str(args.data), Path(tmp) / f"run{r}-{int(bf16)}", args.steps,
+                              args.threads, bf16)
+                runs.append({"round": r, **run})
+    mean = {b: sum(x["seconds_per_step"] for x in runs if x["bf16"] == b) / args.rounds for b in (False, True)}
+    results = {"cpu_bf16_flags": cpu_flags(), "threads": args.threads, "steps": args.steps, "batch_size": 32,
+               "data": str(args.data), "runs": runs, "fp32_seconds_per_step": mean[False],
+               "bf16_seconds_per_step": mean[True], "speedup": mean[False] / mean[True]}
+    t = Table(title=f"SFT steps, tiny preset, batch 32, {args.threads} threads "
+                    f"(CPU bf16 features: {', '.join(results['cpu_bf16_flags']) or 'none'})")
+    for col in ("round", "precision", "s/step", "last loss"):
+        t.add_column(col)
+    for x in runs:
+        t.add_row(str(x["round"]), "bf16 autocast" if x["bf16"] else "fp32", f"{x['seconds_per_step']:.3f}",
+                  "" if x["last_loss"] is None else f"{x['last_loss']:.3f}")
+    t.add_row("mean", "fp32 / bf16", f"{mean[False]:.3f} / {mean[True]:.3f}", f"bf16 {results['speedup']:.2f}x")
+    Console().print(t)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
