@@ -127,10 +127,14 @@ def data_generate(
 
 @data_app.command("horizon")
 def data_horizon(out: Path = typer.Option(Path("data"), help="Folder for the recipe's datasets (one folder each)."),
-                 workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core).")):
+                 workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core)."),
+                 overwrite: bool = typer.Option(False, help="Rewrite a dataset whose folder holds another config's "
+                                                            "(e.g. p3_horizon from before session 31); the others "
+                                                            "stay.")):
     """The horizon recipe's datasets (~2 min): the paper's three families on `horizon` and `horizon_spots`
-    floors, the colour-turn and told-motion rungs, and evaluation sets: the held-out floor `horizon_tiles`,
-    held-out objects on 69 scenes (`p3_objects`), camera turns never trained on (`p3_near`, `p3_far`).
+    floors (`p3_horizon`'s validation split is what SFT's held-out checks read), the colour-turn and
+    told-motion rungs, and evaluation sets: the held-out floor `horizon_tiles`, held-out objects on 69 scenes
+    (`p3_objects`), camera turns never trained on (`p3_near`, `p3_far`).
     Then: actial train sft --config training/configs/sft_tiny_horizon.yaml --dataset data/p3_horizon ...
     (docs/training-log.md: the one-run recipe). A killed run resumes."""
     from training.dataset import DatasetError
@@ -138,7 +142,7 @@ def data_horizon(out: Path = typer.Option(Path("data"), help="Folder for the rec
     from training.recipe import horizon_data
 
     try:
-        data = horizon_data(out, workers=workers or default_workers())
+        data = horizon_data(out, workers=workers or default_workers(), overwrite=overwrite)
     except (ValueError, DatasetError) as e:
         _fail(str(e))
     for name, path in data.items():
@@ -317,6 +321,7 @@ def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["mo
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from training.dataset import DatasetError
     from training.sft import SFTRunConfig, run_sft
 
     cfg = _train_config(SFTRunConfig, config, {"model": model, "dataset": dataset, "output_dir": out,
@@ -324,7 +329,10 @@ def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["mo
                                                 "reasoning_ratio": reasoning_ratio, "seed": seed,
                                                 "average_from_step": average_from_step,
                                                 "extra_datasets": extra_dataset or None})
-    console.print(f"checkpoint: {run_sft(cfg)}")
+    try:
+        console.print(f"checkpoint: {run_sft(cfg)}")
+    except DatasetError as e:  # a dataset without the split or rows the run reads: say which, no traceback
+        _fail(str(e))
 
 
 @train_app.command("grpo")

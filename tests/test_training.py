@@ -214,6 +214,13 @@ def test_keep_best_saves_the_last_phase_best_check_when_the_end_undid_it(setup, 
         assert f"at the saved model's last check (step {100 if kept else 150}) the reasoning prompts" in out
     with pytest.raises(ValueError, match="keep_best"):  # it keeps one check's weights; a tail average replaces them
         SFTRunConfig(eval_every=50, keep_best=True, average_from_step=10)
+    # checks on a split the dataset lacks (the recipe's old data: `test`, not `validation`) fail before any loading
+    from training.dataset import DatasetError
+
+    with pytest.raises(DatasetError, match="no rows in split 'validation'.*eval_split"):
+        run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "never"), eval_every=50,
+                             eval_split="validation"))
+    assert not (root / "never").exists()
 
 
 def test_checkpoint_reloads_with_identical_logits(setup):

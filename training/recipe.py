@@ -78,8 +78,10 @@ def rendered_config(name: str):
                            pan_share=0, slide_share=0, multi_object_share=0.6, **RENDERED[name])
 
 
-def horizon_data(root: str | Path, workers: int = 1, show_progress: bool = True) -> dict[str, Path]:
-    """Write (or finish) every dataset of the recipe under ``root``; returns name -> directory."""
+def horizon_data(root: str | Path, workers: int = 1, show_progress: bool = True,
+                 overwrite: bool = False) -> dict[str, Path]:
+    """Write (or finish) every dataset of the recipe under ``root``; returns name -> directory. ``overwrite``:
+    rewrite a dataset whose folder holds another config's (without it, that is an error)."""
     from . import sanity
     from .dataset import MANIFEST
     from .engine import generate
@@ -87,7 +89,8 @@ def horizon_data(root: str | Path, workers: int = 1, show_progress: bool = True)
     root = Path(root)
     out = {}
     for name in RENDERED:
-        out[name] = generate(rendered_config(name), root / name, workers=workers, show_progress=show_progress).out
+        out[name] = generate(rendered_config(name), root / name, workers=workers, show_progress=show_progress,
+                             overwrite=overwrite).out
     for name, (make, kwargs) in RUNGS.items():
         out[name] = root / name
         if not (out[name] / MANIFEST).is_file():  # seconds to write: a killed one is written again whole

@@ -489,6 +489,18 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     """Train, save a servable checkpoint in ``cfg.output_dir``, return its path."""
     from trl import SFTConfig, SFTTrainer
 
+    if cfg.eval_every > 0:  # before minutes of loading, not at the first check
+        from .dataset import DatasetError
+        from .interchange import _check_split
+
+        try:
+            _check_split(Path(cfg.dataset), cfg.eval_split)
+        except DatasetError as e:
+            raise DatasetError(f"{e}: the held-out checks (eval_every) read eval_split {cfg.eval_split!r}; set "
+                               f"it to one of those. (The horizon recipe's data from before session 31 names "
+                               f"p3_horizon's validation split 'test': `actial data horizon --overwrite` rewrites "
+                               f"it.)") from None
+
     model, processor, lora = load_for_training(cfg)
     out = Path(cfg.output_dir)
     warmup_log = []
