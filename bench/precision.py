@@ -23,15 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def cpu_flags() -> list[str]:
-    """The CPU's bf16 features, as /proc/cpuinfo names them (empty where it has none or the file is missing)."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return []
-    return sorted(f for f in flags.split() if "bf16" in f or f.startswith("amx"))
-
-
 def one_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bool) -> dict:
     from training.checkpoint import read_manifest
     from training.sft import SFTRunConfig, run_sft
@@ -59,6 +50,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
+    from training.sft import cpu_has_bf16
 
     runs = []
     with tempfile.TemporaryDirectory(prefix="actial-bench-precision-") as tmp:
@@ -69,11 +61,11 @@ def main() -> None:
                               args.threads, bf16)
                 runs.append({"round": r, **run})
     mean = {b: sum(x["seconds_per_step"] for x in runs if x["bf16"] == b) / args.rounds for b in (False, True)}
-    results = {"cpu_bf16_flags": cpu_flags(), "threads": args.threads, "steps": args.steps, "batch_size": 32,
+    results = {"cpu_bf16": cpu_has_bf16(), "threads": args.threads, "steps": args.steps, "batch_size": 32,
                "data": str(args.data), "runs": runs, "fp32_seconds_per_step": mean[False],
                "bf16_seconds_per_step": mean[True], "speedup": mean[False] / mean[True]}
     t = Table(title=f"SFT steps, tiny preset, batch 32, {args.threads} threads "
-                    f"(CPU bf16 features: {', '.join(results['cpu_bf16_flags']) or 'none'})")
+                    f"(this CPU multiplies bf16 {'natively' if results['cpu_bf16'] else 'by emulation'})")
     for col in ("round", "precision", "s/step", "last loss"):
         t.add_column(col)
     for x in runs:

@@ -78,6 +78,23 @@ def test_sft_time_limit_stops_and_saves(setup):
     assert m["train_samples"] == direct + round(direct * 0.1 / 0.9)
 
 
+def test_sft_in_bf16_autocast_on_the_cpu_trains_fp32_weights(setup):
+    """bf16: true multiplies in bf16 (1.33x the steps/s on an avx512_bf16 CPU, bench/precision.py) and keeps the
+    weights fp32: the saved model is fp32, and it moved."""
+    root, data, tiny = setup
+    runs = {}
+    for bf16 in (False, True):
+        runs[bf16] = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / f"sft-bf16-{bf16}"),
+                                          max_steps=2, batch_size=4, learning_rate=1e-3, warmup_steps=0,
+                                          logging_steps=1, save_steps=1000, threads=1, bf16=bf16))
+    before, fp32, bf16 = _weights(tiny), _weights(runs[False]), _weights(runs[True])
+    assert all(v.dtype == torch.float32 for v in bf16.values() if v.is_floating_point())
+    # the same rows and seed: bf16's rounding moves the weights a little differently, not somewhere else (measured:
+    # the two runs 0.6% of the update apart)
+    assert 0 < _distance(fp32, bf16) < 0.1 * _distance(before, fp32)
+    assert read_manifest(runs[True])["train_config"]["bf16"] is True
+
+
 def test_vision_warmup_frozen_vision_and_accuracy_logging(setup):
     root, data, tiny = setup
     from training.warmup import vision_warmup
