@@ -57,7 +57,8 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
         return {"step": h["step"], "seconds": warm_s + h["train_seconds"] - sum(
             e.get("eval_seconds", 0.0) for e in evals if e["step"] <= h["step"])}
 
-    return {"steps": steps, "resumed": bool(meta.get("resumed")), "batch_size": cfg.batch_size, "threads": meta.get("threads"), "eval_every": cfg.eval_every,
+    return {"steps": steps, "resumed": bool(meta.get("resumed")), "batch_size": cfg.batch_size, "threads": meta.get("threads"),
+            "bf16": cfg.bf16, "eval_every": cfg.eval_every,
             "warmup_seconds": warm_s, "train_seconds": train_s, "eval_seconds": eval_time, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
             "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
             "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,
@@ -259,7 +260,8 @@ def print_recipe(results: dict) -> None:
     t.add_column(f"GRPO ({g['steps']} steps{runs})", justify="right")
     t.add_column("GRPO - SFT, same questions [95% paired]", justify="right")
     t.add_row("SFT wall time (data and evaluation not counted: training only)",
-              f"{s['train_seconds'] / 60:.1f} min ({s['steps']} steps, {s['samples_per_s']:.0f} samples/s)", "")
+              f"{s['train_seconds'] / 60:.1f} min ({s['steps']} steps, {s['samples_per_s']:.0f} samples/s"
+              f"{', bf16 autocast' if s.get('bf16') else ''})", "")
     if s.get("eval_seconds"):  # a phase that ends at an accuracy needs the held-out checks: part of the recipe
         t.add_row(f"  with the held-out checks every {s.get('eval_every', '?')} steps",
                   f"{(s['train_seconds'] + s['eval_seconds']) / 60:.1f} min", "")
