@@ -375,7 +375,7 @@ def default_data_workers() -> int:
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bf16 natively (oneDNN's check: avx512_bf16 or AMX), where bf16 autocast is
-    faster than fp32 (1.33x the tiny preset's SFT steps/s on this machine's avx512_bf16, bench/precision.py)."""
+    faster than fp32 (1.23-1.33x the tiny preset's SFT steps/s on this machine's avx512_bf16, bench/precision.py)."""
     import torch
 
     try:
