@@ -346,10 +346,11 @@ def test_grpo_step(setup):
     root, data, tiny = setup
     ckpt = run_grpo(GRPORunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / "grpo"), max_steps=1,
                                   num_generations=4, prompts_per_step=2, max_completion_length=16,
-                                  learning_rate=1e-5, logging_steps=1, threads=1, direct_ratio=0.5,
-                                  average_from_step=1, motion_weight=0.5))
+                                  learning_rate=1e-5, logging_steps=5, threads=1, direct_ratio=0.5,
+                                  average_from_step=1, motion_weight=0.5,
+                                  extra={"logging_steps": 1}))  # extra overrides a key of ours (was a TypeError)
     m = read_manifest(ckpt)
-    log = m["log_history"][0]
+    log = m["log_history"][0]  # step 1 logged: extra's logging_steps won over the config's 5
     assert m["tail_average"] == {"from_step": 1, "steps_averaged": 1}  # GRPO saves through the same path
     assert m["stage"] == "grpo" and "reward" in log and "kl" in log
     assert "rewards/format_reward/mean" in log and "rewards/accuracy_reward/mean" in log

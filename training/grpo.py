@@ -57,7 +57,8 @@ class GRPORunConfig(FromDict):
     # {samples, min_pass, max_pass, max_questions, ...} of difficulty.PassRateFilter; None: every question
     pass_rate_filter: dict | None = None
     threads: int | None = None
-    extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is
+    bf16: bool | None = None  # bf16 autocast, as SFTRunConfig.bf16 (None: on a GPU when the weights are bf16)
+    extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is, overriding ours
 
     def __post_init__(self):  # when the YAML is read, not after the model and data have loaded
         from .average import check_from_step
@@ -106,7 +107,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
     batch = cfg.prompts_per_step * cfg.num_generations
     rewards = [(format_reward, cfg.format_weight), (accuracy_reward, cfg.accuracy_weight)]
     rewards += [(motion_reward, cfg.motion_weight)] if cfg.motion_weight else []
-    args = GRPOConfig(
+    args = dict(
         output_dir=str(out / "trainer"), learning_rate=cfg.learning_rate, num_generations=cfg.num_generations,
         per_device_train_batch_size=batch, generation_batch_size=batch, beta=cfg.beta, epsilon=cfg.epsilon,
         reward_weights=[w for _, w in rewards], temperature=cfg.temperature,
@@ -114,7 +115,8 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         warmup_steps=cfg.warmup_steps, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit, seed=cfg.seed, report_to="none", use_vllm=cfg.use_vllm,
         **({"vllm_mode": "colocate"} if cfg.use_vllm else {}),
-        **_device_flags(model, GRPOConfig, cfg.gradient_checkpointing), **cfg.extra)
+        **_device_flags(model, GRPOConfig, cfg.gradient_checkpointing, cfg.bf16))
+    args = GRPOConfig(**{**args, **cfg.extra})  # extra wins, as in SFT (a key of ours named twice was a TypeError)
     trainer = GRPOTrainer(model=model, reward_funcs=[f for f, _ in rewards], args=args,
                           train_dataset=train, processing_class=processor)
     return train_and_save(trainer, processor, cfg, "grpo", lora, {"train_prompts": len(train), **extra})
