@@ -307,6 +307,9 @@ _TRAIN_OPTS = dict(
                                  "with `actial model average`."),
     average_from_step=typer.Option(None, help="Save the mean of the weights after every step from this one on, "
                                               "not the last step's (a tail average along the run; e.g. 100 of 300)."),
+    bf16=typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast, fp32 weights (overrides the config's): faster "
+                      "on a CPU with avx512_bf16 or AMX (bench/precision.py), slower elsewhere; default: the "
+                      "config's, else on a GPU when the weights are bf16."),
 )
 
 
@@ -315,7 +318,7 @@ def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["mo
               dataset: str = _TRAIN_OPTS["dataset"], out: str = _TRAIN_OPTS["out"],
               max_steps: int = _TRAIN_OPTS["max_steps"], preset: str = _TRAIN_OPTS["preset"],
               extra_dataset: list[str] = _TRAIN_OPTS["extra_dataset"], seed: int = _TRAIN_OPTS["seed"],
-              average_from_step: int = _TRAIN_OPTS["average_from_step"],
+              average_from_step: int = _TRAIN_OPTS["average_from_step"], bf16: bool = _TRAIN_OPTS["bf16"],
               reasoning_ratio: float = typer.Option(None, help="Hybrid cold start: share of chain-of-thought samples.")):
     """Supervised fine-tuning with the hybrid cold start (loss on the assistant turn only)."""
     import os
@@ -327,7 +330,7 @@ def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["mo
     cfg = _train_config(SFTRunConfig, config, {"model": model, "dataset": dataset, "output_dir": out,
                                                 "max_steps": max_steps, "preset": preset,
                                                 "reasoning_ratio": reasoning_ratio, "seed": seed,
-                                                "average_from_step": average_from_step,
+                                                "average_from_step": average_from_step, "bf16": bf16,
                                                 "extra_datasets": extra_dataset or None})
     try:
         console.print(f"checkpoint: {run_sft(cfg)}")
@@ -340,7 +343,7 @@ def train_grpo(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["m
                dataset: str = _TRAIN_OPTS["dataset"], out: str = _TRAIN_OPTS["out"],
                max_steps: int = _TRAIN_OPTS["max_steps"], preset: str = _TRAIN_OPTS["preset"],
                extra_dataset: list[str] = _TRAIN_OPTS["extra_dataset"], seed: int = _TRAIN_OPTS["seed"],
-               average_from_step: int = _TRAIN_OPTS["average_from_step"]):
+               average_from_step: int = _TRAIN_OPTS["average_from_step"], bf16: bool = _TRAIN_OPTS["bf16"]):
     """GRPO from an SFT checkpoint: reward = 0.5 format + 0.5 accuracy, KL 0.01, clip 0.2."""
     import os
 
@@ -349,7 +352,7 @@ def train_grpo(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["m
 
     cfg = _train_config(GRPORunConfig, config, {"model": model, "dataset": dataset, "output_dir": out,
                                                  "max_steps": max_steps, "preset": preset, "seed": seed,
-                                                 "average_from_step": average_from_step,
+                                                 "average_from_step": average_from_step, "bf16": bf16,
                                                  "extra_datasets": extra_dataset or None})
     console.print(f"checkpoint: {run_grpo(cfg)}")
 

@@ -71,3 +71,15 @@ def test_model_build_and_eval_commands(tmp_path: Path):
     assert blind is not None and 0.0 <= blind <= 1.0, blind
     bad = subprocess.run([*ACTIAL, "eval", "--data", str(data)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "exactly one of --model-path" in " ".join(bad.stdout.split())
+
+
+def test_train_flags_override_the_config(tmp_path: Path):
+    """`actial train sft --no-bf16` turns off the shipped config's bf16 (a CPU without bf16 instructions): False is
+    an override, not "unset"; without the flag the config's value stands."""
+    from actial_robot.cli import _train_config
+    from training.sft import SFTRunConfig
+
+    config = Path(__file__).resolve().parent.parent / "training" / "configs" / "sft_tiny_horizon.yaml"
+    paths = {"model": str(tmp_path), "dataset": str(tmp_path)}
+    assert _train_config(SFTRunConfig, config, {**paths, "bf16": False}).bf16 is False
+    assert _train_config(SFTRunConfig, config, {**paths, "bf16": None}).bf16 is True

@@ -403,7 +403,7 @@ def _device_flags(model, config_cls, checkpointing: bool, bf16: bool | None = No
     autocast = bool(gpu and dtype == torch.bfloat16) if bf16 is None else bf16
     if autocast and not gpu and not cpu_has_bf16():
         print("warning: bf16 autocast on a CPU without bf16 instructions (avx512_bf16, AMX) is emulated, slower "
-              "than fp32: set bf16: false (bench/precision.py measures both)", flush=True)
+              "than fp32: set bf16: false (actial train: --no-bf16; bench/precision.py measures both)", flush=True)
     return {"use_cpu": not gpu, "bf16": autocast, "fp16": False, name: checkpointing}
 
 
