@@ -36,7 +36,7 @@ def one_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bo
                        reasoning_ratio=0.0, bf16=bf16)
     meta = read_manifest(run_sft(cfg))
     losses = [h["loss"] for h in meta["log_history"] if "loss" in h]
-    return {"bf16": bf16, "steps": steps, "seconds": meta["train_seconds"],
+    return {"bf16": bf16, "steps": steps, "batch_size": cfg.batch_size, "seconds": meta["train_seconds"],
             "seconds_per_step": meta["train_seconds"] / steps, "last_loss": losses[-1] if losses else None}
 
 
@@ -48,9 +48,11 @@ def one_grpo_run(model: str, data: str, out: Path, steps: int, threads: int, bf1
     cfg = load_yaml(ROOT / "training" / "configs" / "grpo_tiny_horizon.yaml")
     cfg.update(model=model, dataset=data, output_dir=str(out), max_steps=steps, save_steps=100_000, threads=threads,
                bf16=bf16)
-    meta = read_manifest(run_grpo(GRPORunConfig.from_dict(cfg)))
+    run_cfg = GRPORunConfig.from_dict(cfg)
+    meta = read_manifest(run_grpo(run_cfg))
     last = [h for h in meta["log_history"] if "reward" in h][-1:] or [{}]
-    return {"bf16": bf16, "steps": steps, "seconds": meta["train_seconds"],
+    return {"bf16": bf16, "steps": steps, "batch_size": run_cfg.prompts_per_step * run_cfg.num_generations,
+            "seconds": meta["train_seconds"],
             "seconds_per_step": meta["train_seconds"] / steps, "last_loss": last[0].get("loss"),
             "last_reward": last[0].get("reward")}
 
@@ -86,10 +88,12 @@ def main() -> None:
                               args.threads, bf16)
                 runs.append({"round": r, **run})
     mean = {b: sum(x["seconds_per_step"] for x in runs if x["bf16"] == b) / args.rounds for b in (False, True)}
-    results = {"stage": args.stage, "cpu_bf16": cpu_has_bf16(), "threads": args.threads, "steps": args.steps, "batch_size": 32,
-               "data": str(args.data), "runs": runs, "fp32_seconds_per_step": mean[False],
-               "bf16_seconds_per_step": mean[True], "speedup": mean[False] / mean[True]}
-    t = Table(title=f"{args.stage.upper()} steps, tiny preset, {args.threads} threads "
+    results = {"stage": args.stage, "cpu_bf16": cpu_has_bf16(), "threads": args.threads, "steps": args.steps,
+               "batch_size": runs[0]["batch_size"], "data": str(args.data), "runs": runs,
+               "fp32_seconds_per_step": mean[False], "bf16_seconds_per_step": mean[True],
+               "speedup": mean[False] / mean[True]}
+    t = Table(title=f"{args.stage.upper()} steps, tiny preset, batch {results['batch_size']}, {args.threads} "
+                    f"threads "
                     f"(this CPU multiplies bf16 {'natively' if results['cpu_bf16'] else 'by emulation'})")
     for col in ("round", "precision", "s/step", "last loss") + (("last reward",) if args.stage == "grpo" else ()):
         t.add_column(col)
