@@ -79,7 +79,7 @@ def test_sft_time_limit_stops_and_saves(setup):
 
 
 def test_sft_in_bf16_autocast_on_the_cpu_trains_fp32_weights(setup):
-    """bf16: true multiplies in bf16 (1.33x the steps/s on an avx512_bf16 CPU, bench/precision.py) and keeps the
+    """bf16: true multiplies in bf16 (1.23-1.33x the steps/s on an avx512_bf16 CPU, bench/precision.py) and keeps the
     weights fp32: the saved model is fp32, and it moved."""
     root, data, tiny = setup
     runs = {}
