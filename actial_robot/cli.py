@@ -93,11 +93,11 @@ def _fail(message: str) -> None:
 @data_app.command("generate")
 def data_generate(
     out: Path = typer.Option(..., help="Dataset directory to write (or resume)."),
-    n_pairs: int = typer.Option(None, "--n-pairs", "-n", help="Rows (questions about image pairs) to write [default: 1000]."),
-    seed: int = typer.Option(None, help="Job seed: same seed and config, same dataset, whatever the workers [default: 0]."),
-    size: int = typer.Option(None, help="Image size in pixels (square) [default: 224]. The tiny model trains on 112."),
+    n_pairs: int = typer.Option(None, "--n-pairs", "-n", help="Rows (questions about image pairs) to write \\[default: 1000]."),
+    seed: int = typer.Option(None, help="Job seed: same seed and config, same dataset, whatever the workers \\[default: 0]."),
+    size: int = typer.Option(None, help="Image size in pixels (square) \\[default: 224]. The tiny model trains on 112."),
     source: str = typer.Option(None, help="viewpoint_orbit (object-centric orbits) or pick_place (tabletop rig) "
-                                          "[default: viewpoint_orbit]."),
+                                          "\\[default: viewpoint_orbit]."),
     config: Path = typer.Option(None, help="YAML with GeneratorConfig fields (families, splits, shares, ...); "
                                            "command-line options override it."),
     workers: int = typer.Option(0, help="Worker processes (0 = one per CPU core)."),
