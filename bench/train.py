@@ -58,7 +58,8 @@ def _sft_summary(ckpt: Path, cfg, wall: float, targets: list[float]) -> dict:
             e.get("eval_seconds", 0.0) for e in evals if e["step"] <= h["step"])}
 
     return {"steps": steps, "resumed": bool(meta.get("resumed")), "batch_size": cfg.batch_size, "threads": meta.get("threads"),
-            "bf16": cfg.bf16, "eval_every": cfg.eval_every,
+            # what the run used (a config's "auto" resolves by the hardware); older manifests: the config's value
+            "bf16": meta.get("bf16_autocast", cfg.bf16), "bf16_config": cfg.bf16, "eval_every": cfg.eval_every,
             "warmup_seconds": warm_s, "train_seconds": train_s, "eval_seconds": eval_time, "wall_seconds": wall, "samples_per_s": steps * cfg.batch_size / max(train_s, 1e-9),
             "accuracy_curve": [(h["step"], h["eval_accuracy"]) for h in evals],
             "final_accuracy": evals[-1]["eval_accuracy"] if evals else None,

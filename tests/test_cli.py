@@ -79,12 +79,13 @@ def test_model_build_and_eval_commands(tmp_path: Path):
 
 
 def test_train_flags_override_the_config(tmp_path: Path):
-    """`actial train sft --no-bf16` turns off the shipped config's bf16 (a CPU without bf16 instructions): False is
-    an override, not "unset"; without the flag the config's value stands."""
+    """`actial train sft --no-bf16` / `--bf16` override the shipped config's `bf16: auto`: False is an override, not
+    "unset"; without a flag the config's value stands."""
     from actial_robot.cli import _train_config
     from training.sft import SFTRunConfig
 
     config = Path(__file__).resolve().parent.parent / "training" / "configs" / "sft_tiny_horizon.yaml"
     paths = {"model": str(tmp_path), "dataset": str(tmp_path)}
     assert _train_config(SFTRunConfig, config, {**paths, "bf16": False}).bf16 is False
-    assert _train_config(SFTRunConfig, config, {**paths, "bf16": None}).bf16 is True
+    assert _train_config(SFTRunConfig, config, {**paths, "bf16": None}).bf16 == "auto"
+    assert _train_config(SFTRunConfig, config, {**paths, "bf16": True}).bf16 is True

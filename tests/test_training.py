@@ -80,10 +80,13 @@ def test_sft_time_limit_stops_and_saves(setup):
 
 def test_sft_in_bf16_autocast_on_the_cpu_trains_fp32_weights(setup):
     """bf16: true multiplies in bf16 (1.23-1.33x the steps/s on an avx512_bf16 CPU, bench/precision.py) and keeps the
-    weights fp32: the saved model is fp32, and it moved."""
+    weights fp32: the saved model is fp32, and it moved. bf16: auto is one of the two, as this CPU decides, and the
+    manifest says which."""
+    from training.sft import cpu_has_bf16
+
     root, data, tiny = setup
     runs = {}
-    for bf16 in (False, True):
+    for bf16 in (False, True, "auto"):
         runs[bf16] = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / f"sft-bf16-{bf16}"),
                                           max_steps=2, batch_size=4, learning_rate=1e-3, warmup_steps=0,
                                           logging_steps=1, save_steps=1000, threads=1, bf16=bf16))
@@ -93,6 +96,11 @@ def test_sft_in_bf16_autocast_on_the_cpu_trains_fp32_weights(setup):
     # the two runs 0.6% of the update apart)
     assert 0 < _distance(fp32, bf16) < 0.1 * _distance(before, fp32)
     assert read_manifest(runs[True])["train_config"]["bf16"] is True
+    native = cpu_has_bf16()
+    assert read_manifest(runs["auto"])["bf16_autocast"] is native and read_manifest(runs[False])["bf16_autocast"] is False
+    assert _distance(_weights(runs["auto"]), bf16 if native else fp32) == 0  # the same run, to the bit
+    with pytest.raises(ValueError, match="bf16 is true, false, auto"):
+        SFTRunConfig(model=str(tiny), dataset=str(data), bf16="fp16")
 
 
 def test_vision_warmup_frozen_vision_and_accuracy_logging(setup):

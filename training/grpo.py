@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sim_envs.config import FromDict
 
-from .sft import train_and_save
+from .sft import check_bf16, train_and_save
 
 
 @dataclass
@@ -57,13 +57,14 @@ class GRPORunConfig(FromDict):
     # {samples, min_pass, max_pass, max_questions, ...} of difficulty.PassRateFilter; None: every question
     pass_rate_filter: dict | None = None
     threads: int | None = None
-    bf16: bool | None = None  # bf16 autocast, as SFTRunConfig.bf16 (None: on a GPU when the weights are bf16)
+    bf16: bool | str | None = None  # bf16 autocast, as SFTRunConfig.bf16 (None: on a GPU when the weights are bf16)
     extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is, overriding ours
 
     def __post_init__(self):  # when the YAML is read, not after the model and data have loaded
         from .average import check_from_step
 
         check_from_step(self.average_from_step)
+        check_bf16(self.bf16)
         if not 0.0 <= self.direct_ratio <= 1.0:
             raise ValueError(f"direct_ratio is a share of the prompts, between 0 and 1; got {self.direct_ratio}")
 

@@ -63,8 +63,9 @@ class SFTRunConfig(FromDict):
     threads: int | None = None  # torch CPU threads (None: torch's default)
     dtype: str | None = None  # None: the preset's (tiny float32, 3b/7b bfloat16)
     # bf16 autocast (Trainer's bf16): None, on a GPU when the weights are bf16 (3b/7b); True, on a CPU too, where
-    # one with avx512_bf16 or AMX multiplies in bf16 and keeps fp32 weights (bench/precision.py measures it)
-    bf16: bool | None = None
+    # one with avx512_bf16 or AMX multiplies in bf16 and keeps fp32 weights (bench/precision.py measures it);
+    # "auto", wherever the hardware multiplies bf16 natively (such a CPU, a GPU that supports it), else fp32
+    bf16: bool | str | None = None
     vision_warmup_steps: int = 0  # > 0: first train the vision tower on relative-motion regression (training/warmup.py)
     vision_warmup_lr: float = 1e-3
     # True: the vision tower (and merger) stay as they are during SFT. After a warm-up, SFT's early
@@ -96,6 +97,7 @@ class SFTRunConfig(FromDict):
         from .average import check_from_step
 
         check_from_step(self.average_from_step)
+        check_bf16(self.bf16)
         if self.keep_best and (self.eval_every <= 0 or self.average_from_step is not None):
             raise ValueError("keep_best chooses among the held-out checks (eval_every > 0) and keeps one check's "
                              "weights, which a tail average (average_from_step) would replace: set one of the two")
@@ -384,9 +386,15 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def _device_flags(model, config_cls, checkpointing: bool, bf16: bool | None = None) -> dict:
+def check_bf16(bf16) -> None:
+    if bf16 not in (None, True, False, "auto"):
+        raise ValueError(f"bf16 is true, false, auto (bf16 autocast where the hardware multiplies bf16 natively) or "
+                         f"unset (on a GPU when the weights are bf16); got {bf16!r}")
+
+
+def _device_flags(model, config_cls, checkpointing: bool, bf16: bool | str | None = None) -> dict:
     """Trainer arguments for the device, and activation checkpointing as the run config says. ``bf16``: the run
-    config's (None: autocast on a GPU when the weights are bf16).
+    config's (None: autocast on a GPU when the weights are bf16; "auto": where the hardware multiplies bf16).
 
     TRL's configs turn checkpointing on by default; ``load_model`` already set it up (non-reentrant) where
     the run asks for it, and elsewhere (the tiny preset) it only recomputes every forward pass. The name is
@@ -400,10 +408,16 @@ def _device_flags(model, config_cls, checkpointing: bool, bf16: bool | None = No
     dtype = getattr(model, "dtype", None)
     name = ("activation_checkpointing" if "activation_checkpointing" in {f.name for f in dataclasses.fields(config_cls)}
             else "gradient_checkpointing")
-    autocast = bool(gpu and dtype == torch.bfloat16) if bf16 is None else bf16
+    if bf16 == "auto":
+        autocast = bool(torch.cuda.is_bf16_supported()) if gpu else cpu_has_bf16()
+        device = "this GPU" if gpu else "this CPU"
+        print(f"bf16: auto -> bf16 autocast ({device} multiplies bf16 natively)" if autocast else
+              f"bf16: auto -> fp32 ({device} does not multiply bf16 natively: no avx512_bf16 or AMX)", flush=True)
+    else:
+        autocast = bool(gpu and dtype == torch.bfloat16) if bf16 is None else bf16
     if autocast and not gpu and not cpu_has_bf16():
         print("warning: bf16 autocast on a CPU without bf16 instructions (avx512_bf16, AMX) is emulated, slower "
-              "than fp32: set bf16: false (actial train: --no-bf16; bench/precision.py measures both)", flush=True)
+              "than fp32: set bf16: auto or false (actial train: --no-bf16; bench/precision.py measures both)", flush=True)
     return {"use_cpu": not gpu, "bf16": autocast, "fp16": False, name: checkpointing}
 
 
@@ -496,7 +510,7 @@ def train_and_save(trainer, processor, cfg, stage: str, lora: bool, extra: dict)
                            dataset=cfg.dataset, train_config=dataclasses.asdict(cfg),
                            log_history=trainer.state.log_history,
                            extra={"train_seconds": seconds, "resumed": resume, "threads": torch.get_num_threads(),
-                                  **extra})
+                                  "bf16_autocast": bool(trainer.args.bf16), **extra})
 
 
 def run_sft(cfg: SFTRunConfig) -> Path:
