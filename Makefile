@@ -50,7 +50,7 @@ $(ROS_STAMP): $(STAMP) $(wildcard actial_interfaces/*/*) actial_interfaces/CMake
 
 ros: $(ROS_STAMP)
 
-# make demo: the whole loop (data -> SFT -> GRPO -> eval -> vLLM -> ROS 2 episodes -> record -> retrain), ~19 min on 2 cores (README, The loop)
+# make demo: the whole loop (data -> SFT -> GRPO -> eval -> vLLM -> ROS 2 episodes -> record -> retrain), 19-35 min on 2 cores (README, The loop)
 # make demo QUICK=1: the smoke version, ~3 min. A killed run resumes; `make clean` starts over.
 QUICK ?=
 demo: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)

@@ -411,8 +411,9 @@ def _device_flags(model, config_cls, checkpointing: bool, bf16: bool | str | Non
     if bf16 == "auto":
         autocast = bool(torch.cuda.is_bf16_supported()) if gpu else cpu_has_bf16()
         device = "this GPU" if gpu else "this CPU"
+        why = "" if gpu else ": no avx512_bf16 or AMX"
         print(f"bf16: auto -> bf16 autocast ({device} multiplies bf16 natively)" if autocast else
-              f"bf16: auto -> fp32 ({device} does not multiply bf16 natively: no avx512_bf16 or AMX)", flush=True)
+              f"bf16: auto -> fp32 ({device} does not multiply bf16 natively{why})", flush=True)
     else:
         autocast = bool(gpu and dtype == torch.bfloat16) if bf16 is None else bf16
     if autocast and not gpu and not cpu_has_bf16():
