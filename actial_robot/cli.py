@@ -308,8 +308,9 @@ _TRAIN_OPTS = dict(
     average_from_step=typer.Option(None, help="Save the mean of the weights after every step from this one on, "
                                               "not the last step's (a tail average along the run; e.g. 100 of 300)."),
     bf16=typer.Option(None, "--bf16/--no-bf16", help="bf16 autocast, fp32 weights (overrides the config's): faster "
-                      "on a CPU with avx512_bf16 or AMX (bench/precision.py), slower elsewhere; default: the "
-                      "config's, else on a GPU when the weights are bf16."),
+                      "on a CPU with avx512_bf16 or AMX (bench/precision.py), 16x slower on one without; default: "
+                      "the config's (the recipe's `auto` chooses by the hardware), else on a GPU when the weights "
+                      "are bf16."),
 )
 
 

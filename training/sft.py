@@ -417,8 +417,9 @@ def _device_flags(model, config_cls, checkpointing: bool, bf16: bool | str | Non
     else:
         autocast = bool(gpu and dtype == torch.bfloat16) if bf16 is None else bf16
     if autocast and not gpu and not cpu_has_bf16():
-        print("warning: bf16 autocast on a CPU without bf16 instructions (avx512_bf16, AMX) is emulated, slower "
-              "than fp32: set bf16: auto or false (actial train: --no-bf16; bench/precision.py measures both)", flush=True)
+        print("warning: bf16 autocast on a CPU without bf16 instructions (avx512_bf16, AMX) is emulated, about 16x "
+              "slower than fp32 (bench/precision.py on an AVX2 CPU): set bf16: auto or false (actial train: --no-bf16)",
+              flush=True)
     return {"use_cpu": not gpu, "bf16": autocast, "fp16": False, name: checkpointing}
 
 
