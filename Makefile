@@ -51,7 +51,7 @@ $(ROS_STAMP): $(STAMP) $(wildcard actial_interfaces/*/*) actial_interfaces/CMake
 ros: $(ROS_STAMP)
 
 # make demo: the whole loop (data -> SFT -> GRPO -> eval -> vLLM -> ROS 2 episodes -> record -> retrain), 19-35 min on 2 cores (README, The loop)
-# make demo QUICK=1: the smoke version, ~3 min. A killed run resumes; `make clean` starts over.
+# make demo QUICK=1: the smoke version, 3-5 min. A killed run resumes; `make clean` starts over.
 QUICK ?=
 demo: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
 	$(VENV)/bin/actial demo --out $(OUT)/demo --data-pairs 0

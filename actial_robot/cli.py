@@ -488,7 +488,7 @@ def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for
 
 @app.command()
 def loop(out: Path = typer.Option(Path("outputs/demo"), help="Everything goes here; a killed run resumes."),
-         quick: bool = typer.Option(False, help="The smoke version (~3 minutes on 2 cores)."),
+         quick: bool = typer.Option(False, help="The smoke version (3-5 minutes on 2 cores)."),
          engine: str = typer.Option("vllm", help="Model server for the episodes: vllm | transformers."),
          enforce_eager: bool = typer.Option(None, "--enforce-eager/--compile",
                                             help="vLLM with or without torch.compile (default: eager with --quick, "
