@@ -55,7 +55,7 @@ ros: $(ROS_STAMP)
 QUICK ?=
 demo: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
 	$(VENV)/bin/actial demo --out $(OUT)/demo --data-pairs 0
-	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/actial loop --out $(OUT)/demo$(if $(QUICK),-quick) $(if $(QUICK),--quick)
+	$(VENV)/bin/actial loop --out $(OUT)/demo$(if $(QUICK),-quick) $(if $(QUICK),--quick)
 
 test: $(STAMP) $(VLLM_STAMP) $(ROS_STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --durations=15 tests  # torch threads wait passively: 2 shared cores; the slowest 15 tests named

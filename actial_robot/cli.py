@@ -322,9 +322,6 @@ def train_sft(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["mo
               average_from_step: int = _TRAIN_OPTS["average_from_step"], bf16: bool = _TRAIN_OPTS["bf16"],
               reasoning_ratio: float = typer.Option(None, help="Hybrid cold start: share of chain-of-thought samples.")):
     """Supervised fine-tuning with the hybrid cold start (loss on the assistant turn only)."""
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from training.dataset import DatasetError
     from training.sft import SFTRunConfig, run_sft
 
@@ -346,9 +343,6 @@ def train_grpo(config: Path = _TRAIN_OPTS["config"], model: str = _TRAIN_OPTS["m
                extra_dataset: list[str] = _TRAIN_OPTS["extra_dataset"], seed: int = _TRAIN_OPTS["seed"],
                average_from_step: int = _TRAIN_OPTS["average_from_step"], bf16: bool = _TRAIN_OPTS["bf16"]):
     """GRPO from an SFT checkpoint: reward = 0.5 format + 0.5 accuracy, KL 0.01, clip 0.2."""
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from training.grpo import GRPORunConfig, run_grpo
 
     cfg = _train_config(GRPORunConfig, config, {"model": model, "dataset": dataset, "output_dir": out,
@@ -384,9 +378,6 @@ def eval_cmd(data: Path = typer.Option(..., help="Dataset directory; its test sp
     actial eval --data data/p3_tiles --model-path outputs/sft --stage sft
     actial eval --data data/p3_tiles --model-path outputs/grpo --stage grpo --against outputs/sft/eval_sft.json
     """
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from training.checkpoint import add_evaluation, read_manifest
     from training.dataset import DatasetError
     from training.evaluate import (EndpointError, EvalConfig, InProcessAnswerer, OpenAIAnswerer, evaluate,
@@ -450,6 +441,9 @@ def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for
     """
     import os
 
+    # episodes share the cores with the model server and ROS nodes: torch's threads sleep as soon as an operation
+    # ends. Training and evaluation leave libgomp's default (a short spin first): PASSIVE made an SFT step of the
+    # tiny preset ~20% slower on 2 cores (bench/step_speed.py --compare omp_wait)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .episodes import (EpisodeConfig, answerer_chooser, client_chooser, oracle_chooser, random_chooser,
                            random_station_chooser, run_episodes)
@@ -498,10 +492,8 @@ def loop(out: Path = typer.Option(Path("outputs/demo"), help="Everything goes he
 
     Ends with a summary table; the full report is OUT/REPORT.md.
     """
-    import os
     import time
 
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .loop import Loop, LoopConfig
 
     given = {} if enforce_eager is None else {"enforce_eager": enforce_eager}
@@ -563,9 +555,6 @@ def retrain(checkpoint: Path = typer.Option(..., help="The checkpoint to continu
     actial retrain --checkpoint outputs/demo/grpo --data outputs/demo/captured --replay outputs/demo/data \\
         --steps 300 --lr 1e-3 --lr-scheduler cosine
     """
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from training.dataset import DatasetError
     from training.retrain import RetrainConfig, run_retrain
 

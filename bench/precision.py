@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -27,31 +26,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def one_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bool) -> dict:
+def one_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bool, **overrides) -> dict:
+    """``steps`` SFT steps at batch 32 from ``model``; ``overrides``: more SFTRunConfig fields (bench/fastpath.py)."""
     from training.checkpoint import read_manifest
     from training.sft import SFTRunConfig, run_sft
 
     cfg = SFTRunConfig(model=model, dataset=data, output_dir=str(out), max_steps=steps, batch_size=32,
                        learning_rate=1e-3, warmup_steps=10, logging_steps=10, save_steps=100_000, threads=threads,
-                       reasoning_ratio=0.0, bf16=bf16)
+                       reasoning_ratio=0.0, bf16=bf16, **overrides)
     meta = read_manifest(run_sft(cfg))
     losses = [h["loss"] for h in meta["log_history"] if "loss" in h]
-    return {"bf16": bf16, "steps": steps, "batch_size": cfg.batch_size, "seconds": meta["train_seconds"],
+    return {"bf16": bf16, "bf16_autocast": meta.get("bf16_autocast"), "steps": steps, "batch_size": cfg.batch_size,
+            "seconds": meta["train_seconds"],
             "seconds_per_step": meta["train_seconds"] / steps, "last_loss": losses[-1] if losses else None}
 
 
-def one_grpo_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bool) -> dict:
+def one_grpo_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bool, **overrides) -> dict:
     from sim_envs.config import load_yaml
     from training.checkpoint import read_manifest
     from training.grpo import GRPORunConfig, run_grpo
 
     cfg = load_yaml(ROOT / "training" / "configs" / "grpo_tiny_horizon.yaml")
     cfg.update(model=model, dataset=data, output_dir=str(out), max_steps=steps, save_steps=100_000, threads=threads,
-               bf16=bf16)
+               bf16=bf16, **overrides)
     run_cfg = GRPORunConfig.from_dict(cfg)
     meta = read_manifest(run_grpo(run_cfg))
     last = [h for h in meta["log_history"] if "reward" in h][-1:] or [{}]
-    return {"bf16": bf16, "steps": steps, "batch_size": run_cfg.prompts_per_step * run_cfg.num_generations,
+    return {"bf16": bf16, "bf16_autocast": meta.get("bf16_autocast"), "steps": steps,
+            "batch_size": run_cfg.prompts_per_step * run_cfg.num_generations,
             "seconds": meta["train_seconds"],
             "seconds_per_step": meta["train_seconds"] / steps, "last_loss": last[0].get("loss"),
             "last_reward": last[0].get("reward")}
@@ -75,7 +77,6 @@ def main() -> None:
         ap.error("--stage grpo trains from an SFT checkpoint: pass --model DIR (e.g. outputs/sft-horizon)")
     args.out = args.out or ROOT / "bench" / "results" / f"precision{'_grpo' if args.stage == 'grpo' else ''}.json"
     run_one = one_grpo_run if args.stage == "grpo" else one_run
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts
     from training.sft import cpu_has_bf16
 

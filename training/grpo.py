@@ -58,6 +58,7 @@ class GRPORunConfig(FromDict):
     pass_rate_filter: dict | None = None
     threads: int | None = None
     bf16: bool | str | None = None  # bf16 autocast, as SFTRunConfig.bf16 (None: on a GPU when the weights are bf16)
+    fast_paths: bool = True  # as SFTRunConfig.fast_paths (training/fastpath.py)
     extra: dict = field(default_factory=dict)  # passed to trl.GRPOConfig as is, overriding ours
 
     def __post_init__(self):  # when the YAML is read, not after the model and data have loaded

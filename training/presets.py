@@ -350,7 +350,7 @@ def _check_model_dir(path, preset: Preset) -> Path:
 
 
 def load_model(path, preset: str = "tiny", lora: bool = False, dtype=None, *, gradient_checkpointing: bool = False,
-               lora_r: int = 16, lora_alpha: int = 32, lora_dropout: float = 0.05, device=None):
+               lora_r: int = 16, lora_alpha: int = 32, lora_dropout: float = 0.05, device=None, fast_paths: bool = True):
     """(model, processor) for ``preset`` from the local directory ``path``.
 
     ``tiny``: a directory from ``build_tiny`` (or a checkpoint trained from one). ``qwen2.5-vl-3b`` /
@@ -358,9 +358,12 @@ def load_model(path, preset: str = "tiny", lora: bool = False, dtype=None, *, gr
     ``dtype`` defaults to the preset's. ``lora=True`` wraps the model with PEFT LoRA on the language
     model only (``lora_config``); merge with ``merge_and_unload()`` before saving for serving.
     ``gradient_checkpointing`` turns on non-reentrant checkpointing (and input grads, which LoRA needs).
-    The processor's tokenizer pads on the left (for batched generation).
+    The processor's tokenizer pads on the left (for batched generation). ``fast_paths``: the vision tower's
+    patch embedding and window attention run as ``training/fastpath.py``'s equivalents (False: transformers' code).
     """
     from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from . import fastpath
 
     spec = get_preset(preset)
     p = _check_model_dir(path, spec)
@@ -370,6 +373,8 @@ def load_model(path, preset: str = "tiny", lora: bool = False, dtype=None, *, gr
     if not spec.built_locally:
         processor.image_processor.size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
     processor.tokenizer.padding_side = "left"
+    if fast_paths:
+        fastpath.vision(model)
     if device is not None:
         model.to(device)
     if gradient_checkpointing:
