@@ -143,7 +143,7 @@ def test_fast_paths_compute_what_transformers_and_trl_compute(setup):
             assert torch.allclose(attn(x, cu_seqlens=cu, position_embeddings=(cos, sin)),
                                   attn._original_forward(x, cu, (cos, sin)), atol=1e-5)
     # SFT: two steps each way from the same model, rows and seed, TRL's loss scoring every position or the labelled
-    # ones only, train alike (measured: losses equal to 6 digits)
+    # ones only, train alike (measured: the logged losses equal, the weights 7e-7 of the update apart)
     runs = {}
     for fast in (False, True):
         runs[fast] = run_sft(SFTRunConfig(model=str(tiny), dataset=str(data), output_dir=str(root / f"sft-fast-{fast}"),
@@ -152,7 +152,7 @@ def test_fast_paths_compute_what_transformers_and_trl_compute(setup):
     losses = {f: [h["loss"] for h in read_manifest(r)["log_history"] if "loss" in h] for f, r in runs.items()}
     assert len(losses[True]) == 2 and np.allclose(losses[False], losses[True], rtol=1e-4)
     before = _weights(tiny)
-    assert _distance(_weights(runs[False]), _weights(runs[True])) < 0.01 * _distance(before, _weights(runs[False]))
+    assert _distance(_weights(runs[False]), _weights(runs[True])) < 1e-3 * _distance(before, _weights(runs[False]))
     assert read_manifest(runs[False])["train_config"]["fast_paths"] is False
 
 

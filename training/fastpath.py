@@ -1,11 +1,12 @@
 """Faster equivalents of three pieces of the Qwen2.5-VL training step, for the CPU and small models.
 
 Each computes what the code it replaces computes (the same weights, the same state dict, outputs equal to float
-rounding), so checkpoints, serving and every earlier result are unchanged. On the tiny preset they took an SFT step
-on a 2-core AVX2 CPU from X s to Y s (``bench/fastpath.py``):
+rounding), so checkpoints and serving are unchanged. On the tiny preset they gave an SFT step 1.12-1.21x the speed
+on a 2-core AVX2 CPU (``bench/step_speed.py``, session 33: 0.95 -> 0.85 and 1.10 -> 0.91 s a step, batch 32):
 
 * ``patch_embed``: the vision tower's patch embedding is a ``Conv3d`` whose kernel equals its stride, i.e. one
-  matrix multiply per patch; PyTorch's CPU convolution (forward and the weight's gradient) costs ~10x the matmul.
+  matrix multiply per patch; PyTorch's CPU convolution took ~95 ms of a ~1 s step (forward 19, the weight's
+  gradient 75; torch.profiler), the matmul a few.
 * ``vision_attention``: the vision blocks attend within each window (or image), and transformers' SDPA path calls
   attention once per window: 192 calls a step for 32 pairs of 112 px images. When every window has the same
   length (always, for images of one size that fit one window) they are one batched call. Flash attention

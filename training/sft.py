@@ -67,8 +67,8 @@ class SFTRunConfig(FromDict):
     # "auto", wherever the hardware multiplies bf16 natively (such a CPU, a GPU that supports it), else fp32
     bf16: bool | str | None = None
     # faster equivalents of the vision tower's patch embedding and window attention and of TRL's loss on the CPU
-    # (training/fastpath.py): the same results to float rounding, 12-17% less time a step on the tiny preset
-    # (bench/fastpath.py); false runs transformers' and TRL's own code
+    # (training/fastpath.py): the same results to float rounding, 1.12-1.21x the steps/s of the tiny preset
+    # (bench/step_speed.py); false runs transformers' and TRL's own code
     fast_paths: bool = True
     vision_warmup_steps: int = 0  # > 0: first train the vision tower on relative-motion regression (training/warmup.py)
     vision_warmup_lr: float = 1e-3
