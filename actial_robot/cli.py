@@ -443,7 +443,7 @@ def episodes(out: Path = typer.Option(Path("outputs/episodes"), help="Folder for
 
     # episodes share the cores with the model server and ROS nodes: torch's threads sleep as soon as an operation
     # ends. Training and evaluation leave libgomp's default (a short spin first): PASSIVE made an SFT step of the
-    # tiny preset ~20% slower on 2 cores (bench/step_speed.py --compare omp_wait)
+    # tiny preset 1.10x slower on 2 cores (bench/step_speed.py --compare omp_wait)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .episodes import (EpisodeConfig, answerer_chooser, client_chooser, oracle_chooser, random_chooser,
                            random_station_chooser, run_episodes)

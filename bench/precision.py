@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def one_run(model: str, data: str, out: Path, steps: int, threads: int, bf16: bool, **overrides) -> dict:
-    """``steps`` SFT steps at batch 32 from ``model``; ``overrides``: more SFTRunConfig fields (bench/fastpath.py)."""
+    """``steps`` SFT steps at batch 32 from ``model``; ``overrides``: more SFTRunConfig fields (bench/step_speed.py)."""
     from training.checkpoint import read_manifest
     from training.sft import SFTRunConfig, run_sft
 
@@ -59,10 +59,28 @@ def one_grpo_run(model: str, data: str, out: Path, steps: int, threads: int, bf1
             "last_reward": last[0].get("reward")}
 
 
-def main() -> None:
+def report(title: str, way_column: str, way_of, mean_cells: tuple, results: dict, out: Path) -> None:
+    """Print one row per run of ``results["runs"]`` (``way_of(run)`` names how it ran) and a mean row, and write
+    ``results`` as JSON to ``out`` (bench/step_speed.py too)."""
     from rich.console import Console
     from rich.table import Table
 
+    grpo = results["stage"] == "grpo"
+    t = Table(title=title)
+    for col in ("round", way_column, "s/step", "last loss") + (("last reward",) if grpo else ()):
+        t.add_column(col)
+    fmt = lambda v: "" if v is None else f"{v:.4f}"
+    for x in results["runs"]:
+        t.add_row(str(x["round"]), way_of(x), f"{x['seconds_per_step']:.3f}", fmt(x["last_loss"]),
+                  *((fmt(x["last_reward"]),) if grpo else ()))
+    t.add_row("mean", *mean_cells)
+    Console().print(t)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stage", choices=("sft", "grpo"), default="sft")
     ap.add_argument("--data", type=Path, required=True, help="a dataset directory with a train split")
@@ -93,20 +111,10 @@ def main() -> None:
                "batch_size": runs[0]["batch_size"], "data": str(args.data), "runs": runs,
                "fp32_seconds_per_step": mean[False], "bf16_seconds_per_step": mean[True],
                "speedup": mean[False] / mean[True]}
-    t = Table(title=f"{args.stage.upper()} steps, tiny preset, batch {results['batch_size']}, {args.threads} "
-                    f"threads "
-                    f"(this CPU multiplies bf16 {'natively' if results['cpu_bf16'] else 'by emulation'})")
-    for col in ("round", "precision", "s/step", "last loss") + (("last reward",) if args.stage == "grpo" else ()):
-        t.add_column(col)
-    fmt = lambda v: "" if v is None else f"{v:.3f}"
-    for x in runs:
-        t.add_row(str(x["round"]), "bf16 autocast" if x["bf16"] else "fp32", f"{x['seconds_per_step']:.3f}",
-                  fmt(x["last_loss"]), *((fmt(x["last_reward"]),) if args.stage == "grpo" else ()))
-    t.add_row("mean", "fp32 / bf16", f"{mean[False]:.3f} / {mean[True]:.3f}", f"bf16 {results['speedup']:.2f}x")
-    Console().print(t)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    report(f"{args.stage.upper()} steps, tiny preset, batch {results['batch_size']}, {args.threads} threads (this CPU "
+           f"multiplies bf16 {'natively' if results['cpu_bf16'] else 'by emulation'})",
+           "precision", lambda x: "bf16 autocast" if x["bf16"] else "fp32",
+           ("fp32 / bf16", f"{mean[False]:.3f} / {mean[True]:.3f}", f"bf16 {results['speedup']:.2f}x"), results, args.out)
 
 
 if __name__ == "__main__":

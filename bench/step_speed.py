@@ -44,8 +44,7 @@ def one(args) -> None:
 
 
 def main() -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from precision import report
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--compare", choices=tuple(WAYS), default="fast_paths")
@@ -88,19 +87,9 @@ def main() -> None:
     results = {"compare": args.compare, "stage": args.stage, "cpu_bf16": cpu_has_bf16(), "threads": args.threads,
                "steps": args.steps, "batch_size": runs[0]["batch_size"], "data": str(args.data), "runs": runs,
                "seconds_per_step": {ways[w][0]: mean[w] for w in (0, 1)}, "speedup": mean[0] / mean[1]}
-    t = Table(title=f"{args.stage.upper()} steps, tiny preset, batch {results['batch_size']}, {args.threads} threads, "
-                    f"{'bf16 autocast' if runs[0]['bf16_autocast'] else 'fp32'}")
-    for col in ("round", "way", "s/step", "last loss") + (("last reward",) if args.stage == "grpo" else ()):
-        t.add_column(col)
-    fmt = lambda v: "" if v is None else f"{v:.4f}"
-    for x in runs:
-        t.add_row(str(x["round"]), x["way"], f"{x['seconds_per_step']:.3f}", fmt(x["last_loss"]),
-                  *((fmt(x["last_reward"]),) if args.stage == "grpo" else ()))
-    t.add_row("mean", "first / second", f"{mean[0]:.3f} / {mean[1]:.3f}", f"second {results['speedup']:.2f}x")
-    Console().print(t)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    report(f"{args.stage.upper()} steps, tiny preset, batch {results['batch_size']}, {args.threads} threads, "
+           f"{'bf16 autocast' if runs[0]['bf16_autocast'] else 'fp32'}", "way", lambda x: x["way"],
+           ("first / second", f"{mean[0]:.3f} / {mean[1]:.3f}", f"second {results['speedup']:.2f}x"), results, args.out)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def test_sft_in_bf16_autocast_on_the_cpu_trains_fp32_weights(setup):
 
 def test_fast_paths_compute_what_transformers_and_trl_compute(setup):
     """training/fastpath.py replaces the vision tower's patch embedding and window attention, and TRL's loss on the
-    CPU, with faster code (bench/fastpath.py) that must compute the same thing: the same logits and gradients to
+    CPU, with faster code (bench/step_speed.py) that must compute the same thing: the same logits and gradients to
     float rounding, windows of unequal length still right, and SFT steps that train the same weights."""
     from PIL import Image
 
