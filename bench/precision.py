@@ -80,19 +80,29 @@ def report(title: str, way_column: str, way_of, mean_cells: tuple, results: dict
     print(f"wrote {out}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_arguments(ap: argparse.ArgumentParser, steps: int, rounds_help: str) -> None:
+    """The options of a side-by-side run (--stage, --data, --model, --steps, --rounds, --threads; bench/step_speed.py
+    too)."""
     ap.add_argument("--stage", choices=("sft", "grpo"), default="sft")
     ap.add_argument("--data", type=Path, required=True, help="a dataset directory with a train split")
     ap.add_argument("--model", type=Path, help="a tiny model directory (default: build one on --data's text); "
                     "--stage grpo: an SFT checkpoint of the recipe (required)")
-    ap.add_argument("--steps", type=int, default=80)
-    ap.add_argument("--rounds", type=int, default=2, help="fp32 / bf16 pairs, the order alternating")
+    ap.add_argument("--steps", type=int, default=steps)
+    ap.add_argument("--rounds", type=int, default=2, help=rounds_help)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, help="JSON (default: bench/results/precision.json, precision_grpo.json)")
-    args = ap.parse_args()
+
+
+def check_run_arguments(ap: argparse.ArgumentParser, args) -> None:
     if args.stage == "grpo" and args.model is None:
         ap.error("--stage grpo trains from an SFT checkpoint: pass --model DIR (e.g. outputs/sft-horizon)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(ap, 80, "fp32 / bf16 pairs, the order alternating")
+    ap.add_argument("--out", type=Path, help="JSON (default: bench/results/precision.json, precision_grpo.json)")
+    args = ap.parse_args()
+    check_run_arguments(ap, args)
     args.out = args.out or ROOT / "bench" / "results" / f"precision{'_grpo' if args.stage == 'grpo' else ''}.json"
     run_one = one_grpo_run if args.stage == "grpo" else one_run
     from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts

@@ -44,25 +44,18 @@ def one(args) -> None:
 
 
 def main() -> None:
-    from precision import report
+    from precision import add_run_arguments, check_run_arguments, report
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--compare", choices=tuple(WAYS), default="fast_paths")
-    ap.add_argument("--stage", choices=("sft", "grpo"), default="sft")
-    ap.add_argument("--data", type=Path, required=True, help="a dataset directory with a train split")
-    ap.add_argument("--model", type=Path, help="a tiny model directory (default: build one on --data's text); "
-                    "--stage grpo: an SFT checkpoint of the recipe (required)")
-    ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--rounds", type=int, default=2, help="pairs of runs, the order alternating")
-    ap.add_argument("--threads", type=int, default=2)
+    add_run_arguments(ap, 40, "pairs of runs, the order alternating")
     ap.add_argument("--out", type=Path, help="JSON (default: bench/results/step_speed_<compare>[_grpo].json)")
     ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: one run into this directory
     ap.add_argument("--fast-paths", choices=("true", "false"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         return one(args)
-    if args.stage == "grpo" and args.model is None:
-        ap.error("--stage grpo trains from an SFT checkpoint: pass --model DIR (e.g. outputs/sft-horizon)")
+    check_run_arguments(ap, args)
     suffix = f"{args.compare}{'_grpo' if args.stage == 'grpo' else ''}"
     args.out = args.out or ROOT / "bench" / "results" / f"step_speed_{suffix}.json"
     from training.presets import TOKENIZER_ROWS, build_tiny, dataset_texts

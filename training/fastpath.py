@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import types
 
+import torch.nn.functional as F
+
 
 def _patch_embed_forward(self, hidden_states):
-    import torch.nn.functional as F
-
     weight = self.proj.weight
     # The processor gives each patch flattened in (channel, time, row, column) order, the conv kernel's order
     x = hidden_states.reshape(-1, weight[0].numel()).to(weight.dtype)
@@ -31,8 +31,6 @@ def _patch_embed_forward(self, hidden_states):
 
 
 def _vision_attention_forward(self, hidden_states, cu_seqlens, position_embeddings=None, max_seqlen=None, **kwargs):
-    import torch.nn.functional as F
-
     from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import apply_rotary_pos_emb_vision
 
     lengths = cu_seqlens[1:] - cu_seqlens[:-1]
@@ -49,45 +47,42 @@ def _vision_attention_forward(self, hidden_states, cu_seqlens, position_embeddin
     return self.proj(out.transpose(1, 2).reshape(n, -1))
 
 
-def vision(model) -> list[str]:
+def vision(model) -> None:
     """Install the vision fast paths on ``model`` (a Qwen2.5-VL model, PEFT-wrapped or not; others are left as
-    they are) and return the names of those installed. Each module keeps transformers' forward as
-    ``_original_forward``."""
+    they are). Each module keeps transformers' forward as ``_original_forward``."""
     from transformers.utils.generic import is_flash_attention_requested
 
-    done = []
     for module in model.modules():
         name = type(module).__name__
-        if name == "Qwen2_5_VisionPatchEmbed" and not hasattr(module, "_original_forward"):
-            module._original_forward = module.forward
-            module.forward = types.MethodType(_patch_embed_forward, module)
-            done.append("patch_embed")
-        elif (name == "Qwen2_5_VLVisionAttention" and not hasattr(module, "_original_forward")
-              and not is_flash_attention_requested(module.config)):
-            module._original_forward = module.forward
-            module.forward = types.MethodType(_vision_attention_forward, module)
-            done.append("vision_attention")
-    return sorted(set(done))
+        if hasattr(module, "_original_forward"):
+            continue
+        if name == "Qwen2_5_VisionPatchEmbed":
+            fast = _patch_embed_forward
+        elif name == "Qwen2_5_VLVisionAttention" and not is_flash_attention_requested(module.config):
+            fast = _vision_attention_forward
+        else:
+            continue
+        module._original_forward = module.forward
+        module.forward = types.MethodType(fast, module)
 
 
-def compact_lm_head(on: bool = True) -> bool:
+def compact_lm_head(on: bool = True) -> None:
     """Make TRL's fused SFT loss score only the positions that carry a label on the CPU too (see the module's
-    docstring), or (``on=False``) as TRL does; returns whether this TRL has the switch."""
+    docstring), or (``on=False``) as TRL does. A TRL without the switch is left as it is."""
     try:
         from trl.trainer import utils as trl_utils
     except ImportError:
-        return False
+        return
     current = getattr(trl_utils, "_use_triton", None)
     if current is None:
-        return False
+        return
     original = getattr(current, "original", current)
     if not on:
         trl_utils._use_triton = original
-        return True
+        return
 
     def use_compact(device) -> bool:
         return device.type == "cpu" or original(device)
 
     use_compact.original = original
     trl_utils._use_triton = use_compact
-    return True
